@@ -1,0 +1,92 @@
+"""DtN datasets: exact or noisy Λ on a partial-data set, with validation (MATH.md §3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .forward import check_gamma, dtn_matrix
+from .lattice import Lattice
+from .noise import add_relative_noise
+from .partial import partial_mask
+
+
+class DataError(ValueError):
+    """Invalid input data; the message names the source and the problem."""
+
+
+@dataclass
+class Dataset:
+    """Measured DtN data.
+
+    Attributes
+    ----------
+    n : lattice size.
+    dtn : (4n, 4n) float64 — measured Λ^δ, NaN on unmeasured entries.
+    mask : (4n, 4n) bool — True where measured; column j = experiment with Dirichlet data e_j.
+    gamma_true : (2n(n+1),) float64 or None — the truth, when known.
+    source : where the data came from (file name), used in error messages.
+    """
+
+    n: int
+    dtn: np.ndarray
+    mask: np.ndarray
+    gamma_true: np.ndarray | None = None
+    source: str = "<memory>"
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validate_dataset(self)
+
+    @property
+    def lattice(self) -> Lattice:
+        return Lattice(self.n)
+
+    @property
+    def filled_dtn(self) -> np.ndarray:
+        """Λ^δ with unmeasured entries set to 0 (for methods that multiply by the mask)."""
+        return np.where(self.mask, self.dtn, 0.0)
+
+
+def validate_dataset(d: Dataset) -> None:
+    """Raise :class:`DataError` naming ``d.source`` unless shapes and values are consistent."""
+    src = d.source
+    if isinstance(d.n, bool) or not isinstance(d.n, (int, np.integer)) or d.n < 1:
+        raise DataError(f"{src}: lattice size n must be an integer >= 1, got {d.n!r}")
+    d.n = int(d.n)
+    nb = 4 * d.n
+    d.dtn = np.asarray(d.dtn)
+    d.mask = np.asarray(d.mask)
+    if d.dtn.shape != (nb, nb):
+        raise DataError(f"{src}: dtn must have shape ({nb}, {nb}) for n = {d.n}, got {d.dtn.shape}")
+    if not np.issubdtype(d.dtn.dtype, np.floating):
+        raise DataError(f"{src}: dtn must be a float array, got dtype {d.dtn.dtype}")
+    if d.mask.shape != (nb, nb) or d.mask.dtype != bool:
+        raise DataError(f"{src}: mask must be a ({nb}, {nb}) bool array, got {d.mask.dtype} {d.mask.shape}")
+    d.dtn = d.dtn.astype(np.float64)
+    measured = d.dtn[d.mask]
+    if not np.all(np.isfinite(measured)):
+        bad = np.argwhere(d.mask & ~np.isfinite(d.dtn))[0]
+        raise DataError(f"{src}: dtn has a non-finite measured entry at {tuple(int(i) for i in bad)}")
+    if not d.mask.any():
+        raise DataError(f"{src}: mask selects no entry of dtn")
+    if np.any(np.isfinite(d.dtn[~d.mask])):
+        raise DataError(f"{src}: unmeasured entries (mask False) must be NaN")
+    if d.gamma_true is not None:
+        try:
+            d.gamma_true = check_gamma(Lattice(d.n), d.gamma_true, "gamma_true")
+        except ValueError as exc:
+            raise DataError(f"{src}: {exc}") from None
+
+
+def generate_dataset(gamma: np.ndarray, n: int, delta: float = 0.0, seed: int = 0,
+                     partial: str = "full", symmetric_noise: bool = False) -> Dataset:
+    """Exact Λ(γ), relative noise of level δ with ``seed``, restricted to the named partial set."""
+    lattice = Lattice(n)
+    gamma = check_gamma(lattice, gamma)
+    mask = partial_mask(partial, lattice)
+    noisy = add_relative_noise(dtn_matrix(lattice, gamma), delta, seed, symmetric_noise)
+    return Dataset(n=n, dtn=np.where(mask, noisy, np.nan), mask=mask, gamma_true=gamma,
+                   params={"delta": delta, "seed": seed, "partial": partial,
+                           "symmetric_noise": symmetric_noise})

@@ -1,0 +1,81 @@
+"""Forward map γ ↦ Λ(γ): Kirchhoff matrix, harmonic extensions and the DtN matrix (MATH.md §2).
+
+Sign convention: ``(Λ f)(b)`` is the current flowing from boundary node b *into* the network,
+so Λ is symmetric positive semidefinite with zero row sums and a positive diagonal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
+
+from .lattice import Lattice
+
+
+def check_gamma(lattice: Lattice, gamma: np.ndarray, name: str = "gamma") -> np.ndarray:
+    """Return γ as a float64 vector after checking shape, finiteness and positivity."""
+    gamma = np.asarray(gamma, dtype=np.float64)
+    if gamma.shape != (lattice.n_edges,):
+        raise ValueError(f"{name} must have shape ({lattice.n_edges},) = 2n(n+1) for n = {lattice.n}, "
+                         f"got {gamma.shape}")
+    if not np.all(np.isfinite(gamma)):
+        raise ValueError(f"{name} contains non-finite values")
+    if np.any(gamma <= 0):
+        raise ValueError(f"{name} must be strictly positive (min {gamma.min():.3g})")
+    return gamma
+
+
+def kirchhoff_matrix(lattice: Lattice, gamma: np.ndarray) -> sp.csr_matrix:
+    """Weighted graph Laplacian ``L(γ) = Σ_e γ_e (e_a − e_b)(e_a − e_b)ᵀ``.
+
+    Returns a sparse (N×N) CSR matrix in global node order, N = 4n + n².
+    """
+    gamma = check_gamma(lattice, gamma)
+    a, b = lattice.edges.T
+    rows = np.concatenate([a, b, a, b])
+    cols = np.concatenate([a, b, b, a])
+    vals = np.concatenate([gamma, gamma, -gamma, -gamma])
+    N = lattice.n_nodes
+    return sp.csr_matrix((vals, (rows, cols)), shape=(N, N))
+
+
+@dataclass(frozen=True)
+class ForwardSolution:
+    """The forward map at one γ.
+
+    Attributes
+    ----------
+    dtn : (4n, 4n) float64 — the DtN matrix Λ(γ).
+    potentials : (N, 4n) float64 — harmonic extensions ``U = [I; −L_II⁻¹ L_IB]``; column k is the
+        potential on every node for Dirichlet data ``e_k``.
+    """
+
+    dtn: np.ndarray
+    potentials: np.ndarray
+
+
+def solve_forward(lattice: Lattice, gamma: np.ndarray) -> ForwardSolution:
+    """DtN matrix and harmonic extensions with one sparse LU of ``L_II``."""
+    L = kirchhoff_matrix(lattice, gamma).tocsc()
+    nb = lattice.n_boundary
+    L_bb = L[:nb, :nb].toarray()
+    L_ib = L[nb:, :nb].toarray()
+    L_ii = L[nb:, nb:].tocsc()
+    interior = -splu(L_ii).solve(L_ib)  # (n², 4n): interior potentials for each e_k
+    U = np.vstack([np.eye(nb), interior])
+    dtn = L_bb + L_ib.T @ interior
+    dtn = 0.5 * (dtn + dtn.T)  # exact symmetry; removes rounding asymmetry only
+    return ForwardSolution(dtn=dtn, potentials=U)
+
+
+def dtn_matrix(lattice: Lattice, gamma: np.ndarray) -> np.ndarray:
+    """DtN (response) matrix ``Λ = L_BB − L_BI L_II⁻¹ L_IB``, shape (4n, 4n), boundary order."""
+    return solve_forward(lattice, gamma).dtn
+
+
+def harmonic_extensions(lattice: Lattice, gamma: np.ndarray) -> np.ndarray:
+    """Harmonic extensions ``U`` (N×4n) of the boundary unit vectors; see :class:`ForwardSolution`."""
+    return solve_forward(lattice, gamma).potentials
