@@ -1,0 +1,245 @@
+"""Command-line interface ``discrete-eit`` (also ``python -m discrete_eit``).
+
+Sub-commands: ``generate``, ``reconstruct``, ``sensitivity``, ``evaluate``, ``audit``. Every
+error is one line ``discrete-eit: error: FILE: problem`` on stderr with exit code 1 (2 for
+usage errors), and no output file is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .datasets import DataError, generate_dataset
+from .io import (
+    load_dataset,
+    load_dtn_matrix,
+    load_gamma,
+    load_result,
+    save_dataset,
+    write_artifact,
+    write_json_artifact,
+)
+from .lattice import Lattice
+from .methods import load_methods, reconstruct_many
+from .metrics import error_metrics
+from .partial import PARTIAL_SETS
+from .profiles import PROFILES, conductivity_profile
+from .provenance import to_json
+from .sensitivity import predicted_std
+
+log = logging.getLogger("discrete_eit")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    value = float(text)
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+# ---- generate ------------------------------------------------------------------------------
+def cmd_generate(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    lattice = Lattice(args.n)
+    inputs = []
+    if args.gamma is not None:
+        gamma = load_gamma(args.gamma, lattice.n_edges)
+        inputs.append(args.gamma)
+        profile = "user"
+    else:
+        gamma = conductivity_profile(args.profile, lattice, args.profile_seed)
+        profile = args.profile
+    dataset = generate_dataset(gamma, args.n, args.noise, args.seed, args.partial, args.symmetric_noise)
+    params = {"n": args.n, "profile": profile, "profile_seed": args.profile_seed, "delta": args.noise,
+              "seed": args.seed, "partial": args.partial, "symmetric_noise": args.symmetric_noise}
+    save_dataset(args.out, dataset, params, inputs, time.perf_counter() - start)
+    log.info("wrote %s (n=%d, delta=%g, seed=%d, partial=%s, %d measured entries)", args.out, args.n,
+             args.noise, args.seed, args.partial, int(dataset.mask.sum()))
+    return 0
+
+
+# ---- reconstruct ---------------------------------------------------------------------------
+def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
+    sources = args.data if args.data else [args.dtn]
+    if len(args.out) != len(sources):
+        raise DataError(f"got {len(sources)} input file(s) but {len(args.out)} --out file(s)")
+    datasets = [load_dataset(p) if args.data else load_dtn_matrix(p) for p in sources]
+    method = load_methods()[args.method]
+    options = method.resolve_options(method_options)
+    start = time.perf_counter()
+    results = reconstruct_many(args.method, datasets, **options)
+    wall = time.perf_counter() - start
+    for src, out, rec in zip(sources, args.out, results, strict=True):
+        gamma = np.asarray(rec.gamma, dtype=np.float64)
+        arrays = {"gamma": gamma, **rec.arrays}
+        params = {"method": args.method, "options": options, "data": str(src)}
+        write_artifact(out, arrays, "reconstruction", params, [src], wall / len(sources),
+                       extra={"info": rec.info, "batch_size": len(sources)})
+        log.info("wrote %s (%s, %.2f s)", out, args.method, wall / len(sources))
+    return 0
+
+
+# ---- sensitivity ---------------------------------------------------------------------------
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    dataset = load_dataset(args.data)
+    inputs = [args.data]
+    if args.recon is not None:
+        gamma = load_result(args.recon)["gamma"]
+        inputs.append(args.recon)
+    elif dataset.gamma_true is not None:
+        gamma = dataset.gamma_true
+    else:
+        raise DataError(f"{args.data}: no gamma_true; pass --recon FILE.npz to linearise at a reconstruction")
+    result = predicted_std(dataset.lattice, gamma, dataset.mask)
+    delta = float(dataset.params.get("delta", np.nan)) if args.delta is None else args.delta
+    arrays = {"std_per_delta": result.std_per_delta, "std": delta * result.std_per_delta,
+              "relative_std_per_delta": result.std_per_delta / gamma, "gamma_linearised": gamma,
+              "rank": np.int64(result.rank), "n_params": np.int64(result.n_params),
+              "singular_values": result.singular_values, "delta": np.float64(delta)}
+    if result.full_rank:
+        rel = result.std_per_delta / gamma
+        summary = {"rank": result.rank, "n_params": result.n_params, "full_rank": True,
+                   "max_relative_std_per_delta": float(rel.max()),
+                   "median_relative_std_per_delta": float(np.median(rel))}
+    else:
+        summary = {"rank": result.rank, "n_params": result.n_params, "full_rank": False,
+                   "rank_deficiency": result.rank_deficiency}
+        log.warning("%s: Jacobian rank deficient by %d (rank %d of %d): no error prediction",
+                    args.data, result.rank_deficiency, result.rank, result.n_params)
+    write_artifact(args.out, arrays, "sensitivity", {"delta": delta, "linearised_at":
+                   "reconstruction" if args.recon else "gamma_true"}, inputs,
+                   time.perf_counter() - start, extra={"info": summary})
+    print(json.dumps(summary))
+    return 0
+
+
+# ---- evaluate ------------------------------------------------------------------------------
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    dataset = load_dataset(args.data)
+    gamma_hat = load_result(args.recon)["gamma"]
+    if gamma_hat.shape != (dataset.lattice.n_edges,):
+        raise DataError(f"{args.recon}: gamma has shape {gamma_hat.shape}, dataset {args.data} needs "
+                        f"({dataset.lattice.n_edges},)")
+    metrics = error_metrics(dataset, gamma_hat)
+    if args.out:
+        write_json_artifact(args.out, metrics)
+    sys.stdout.write(to_json(metrics))
+    return 0
+
+
+# ---- audit ---------------------------------------------------------------------------------
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .audit import audit
+
+    return audit(args.path)
+
+
+# ---- parser --------------------------------------------------------------------------------
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """Usage errors as a single line (the full usage is one ``--help`` away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineErrorParser(prog="discrete-eit", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="generate an exact or noisy DtN dataset")
+    g.add_argument("--n", type=_positive_int, required=True, help="lattice size n (n×n interior nodes)")
+    src = g.add_mutually_exclusive_group()
+    src.add_argument("--profile", default="wave", choices=sorted(PROFILES), help="conductivity profile")
+    src.add_argument("--gamma", type=Path, help="user conductivity (.npy, 2n(n+1) values, MATH.md order)")
+    g.add_argument("--profile-seed", type=int, default=0, help="seed of random profiles (default 0)")
+    g.add_argument("--noise", type=_nonneg_float, default=0.0, help="relative noise level δ (default 0)")
+    g.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    g.add_argument("--partial", default="full", choices=sorted(PARTIAL_SETS), help="partial-data set")
+    g.add_argument("--symmetric-noise", action="store_true", help="symmetrise ξ so Λ^δ stays symmetric")
+    g.add_argument("--out", type=Path, required=True)
+
+    methods = load_methods()
+    r = sub.add_parser("reconstruct", help="reconstruct γ with a method",
+                       description="Method options: " + "; ".join(
+                           f"{m.name}: " + ", ".join("--" + o.name.replace("_", "-") for o in m.options)
+                           for m in methods.values()))
+    r.add_argument("--method", required=True, choices=sorted(methods))
+    data = r.add_mutually_exclusive_group(required=True)
+    data.add_argument("--data", type=Path, nargs="+", help="dataset .npz file(s); several are batched")
+    data.add_argument("--dtn", type=Path, help="a measured 4n×4n DtN matrix (.npy, NaN = unmeasured)")
+    r.add_argument("--out", type=Path, nargs="+", required=True, help="one output .npz per input")
+    # One flag per option name across all methods; Method.resolve_options rejects flags that do
+    # not apply to the chosen method. The first declaration's type and help are used.
+    users: dict[str, list[str]] = {}
+    first: dict[str, object] = {}
+    for m in methods.values():
+        for o in m.options:
+            users.setdefault(o.name, []).append(m.name)
+            first.setdefault(o.name, o)
+    for name, o in first.items():
+        r.add_argument("--" + name.replace("_", "-"), dest="opt_" + name, type=o.type,
+                       default=argparse.SUPPRESS, help=f"{o.help} (methods: {', '.join(users[name])})")
+
+    s = sub.add_parser("sensitivity", help="predicted pointwise error (linearised) for a dataset's index set")
+    s.add_argument("--data", type=Path, required=True)
+    s.add_argument("--recon", type=Path, help="linearise at this reconstruction instead of gamma_true")
+    s.add_argument("--delta", type=_nonneg_float, help="noise level (default: the dataset's δ)")
+    s.add_argument("--out", type=Path, required=True)
+
+    e = sub.add_parser("evaluate", help="error metrics of a reconstruction, as JSON")
+    e.add_argument("--data", type=Path, required=True)
+    e.add_argument("--recon", type=Path, required=True)
+    e.add_argument("--out", type=Path, help="also write the JSON here (atomically)")
+
+    a = sub.add_parser("audit", help="print the lineage of an artifact and verify every hash on the way")
+    a.add_argument("path", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    try:
+        if args.command == "generate":
+            return cmd_generate(args)
+        if args.command == "reconstruct":
+            opts = {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_")}
+            return cmd_reconstruct(args, opts)
+        if args.command == "sensitivity":
+            return cmd_sensitivity(args)
+        if args.command == "evaluate":
+            return cmd_evaluate(args)
+        if args.command == "audit":
+            return cmd_audit(args)
+    except (DataError, ValueError, OSError) as exc:
+        print(f"discrete-eit: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("discrete-eit: interrupted; no partial output was written", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

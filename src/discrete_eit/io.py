@@ -1,0 +1,176 @@
+"""File formats: datasets and results as ``.npz`` with JSON sidecars, written atomically.
+
+Dataset ``.npz`` (loaded with ``allow_pickle=False``):
+    ``dtn`` (4n×4n float64, NaN where unmeasured), ``mask`` (4n×4n bool), ``n`` (int),
+    ``gamma_true`` (2n(n+1) float64, optional).
+Result ``.npz``: ``gamma`` plus method-specific arrays.
+
+Writes go to a temporary name in the target directory and are renamed into place, so an
+interrupted run never leaves a half file under the final name. The ``.npz`` container is
+written deterministically (fixed zip timestamps) so equal arrays give byte-identical files.
+The sidecar is renamed into place *before* its artifact, so a complete-looking artifact always
+has its provenance.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .datasets import DataError, Dataset
+from .provenance import build_sidecar, read_sidecar, sha256_bytes, sha256_file, sidecar_path, to_json
+
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the usual permissions
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def npz_bytes(arrays: dict[str, Any]) -> bytes:
+    """Serialise ``arrays`` as an uncompressed ``.npz`` with fixed metadata (byte-reproducible)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
+            info.external_attr = 0o644 << 16
+            arr = np.asarray(arrays[name])
+            if arr.dtype == object:
+                raise TypeError(f"array {name!r} has dtype object; refusing to pickle")
+            with zf.open(info, "w", force_zip64=True) as fh:
+                # not np.ascontiguousarray: it would turn 0-d scalars into 1-d arrays
+                arr = arr if arr.flags.c_contiguous else arr.copy(order="C")
+                np.lib.format.write_array(fh, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def write_artifact(path: str | Path, arrays: dict[str, Any], kind: str, params: dict[str, Any],
+                   inputs: list[str | Path] = (), wall_time_s: float | None = None,
+                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``arrays`` to ``path`` (npz) and its provenance sidecar; returns the sidecar record."""
+    data = npz_bytes(arrays)
+    record = build_sidecar(kind, sha256_bytes(data), params,
+                           {str(p): sha256_file(p) for p in inputs}, wall_time_s, extra)
+    atomic_write_bytes(sidecar_path(path), to_json(record).encode())
+    atomic_write_bytes(path, data)
+    return record
+
+
+def write_json_artifact(path: str | Path, payload: dict[str, Any]) -> None:
+    atomic_write_bytes(path, to_json(payload).encode())
+
+
+def load_npz(path: str | Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Load every array of an ``.npz`` with ``allow_pickle=False``.
+
+    Raises :class:`DataError` naming the file if it is missing, truncated, not an npz, holds
+    pickled objects, lacks a required array, or does not match the sha256 in its sidecar.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    missing = [k for k in required if k not in arrays]
+    if missing:
+        raise DataError(f"{path}: missing array(s) {', '.join(missing)}")
+    verify_sidecar_hash(path)
+    return arrays
+
+
+def verify_sidecar_hash(path: str | Path) -> None:
+    """If ``path`` has a sidecar, check the file's sha256 against it (tamper detection)."""
+    path = Path(path)
+    try:
+        record = read_sidecar(path)
+    except FileNotFoundError:
+        return
+    except (json.JSONDecodeError, OSError) as exc:
+        raise DataError(f"{sidecar_path(path)}: unreadable provenance sidecar ({exc})") from None
+    expected = record.get("sha256")
+    actual = sha256_file(path)
+    if expected != actual:
+        raise DataError(f"{path}: sha256 {actual[:12]}… does not match its sidecar ({str(expected)[:12]}…); "
+                        "the file was modified or truncated")
+
+
+def save_dataset(path: str | Path, dataset: Dataset, params: dict[str, Any],
+                 inputs: list[str | Path] = (), wall_time_s: float | None = None) -> dict[str, Any]:
+    arrays: dict[str, Any] = {"dtn": dataset.dtn, "mask": dataset.mask, "n": np.int64(dataset.n)}
+    if dataset.gamma_true is not None:
+        arrays["gamma_true"] = dataset.gamma_true
+    return write_artifact(path, arrays, "dataset", params, inputs, wall_time_s)
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Read and validate a dataset ``.npz`` (see module docstring); errors name the file."""
+    arrays = load_npz(path, ("dtn", "mask", "n"))
+    n = arrays["n"]
+    if n.shape != () or not np.issubdtype(n.dtype, np.integer):
+        raise DataError(f"{path}: 'n' must be an integer scalar, got {n.dtype} {n.shape}")
+    try:
+        params = read_sidecar(path).get("params", {})
+    except (FileNotFoundError, json.JSONDecodeError):
+        params = {}
+    return Dataset(n=int(n), dtn=arrays["dtn"], mask=arrays["mask"], gamma_true=arrays.get("gamma_true"),
+                   source=str(path), params=params)
+
+
+def load_dtn_matrix(path: str | Path) -> Dataset:
+    """A user's measured 4n×4n DtN matrix (``.npy``, NaN = unmeasured) as a :class:`Dataset`."""
+    path = Path(path)
+    try:
+        dtn = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npy file ({exc})") from None
+    if dtn.ndim != 2 or dtn.shape[0] != dtn.shape[1] or dtn.shape[0] % 4 or dtn.shape[0] == 0:
+        raise DataError(f"{path}: DtN matrix must be 4n×4n with n >= 1, got shape {dtn.shape}")
+    if not np.issubdtype(dtn.dtype, np.floating):
+        raise DataError(f"{path}: DtN matrix must be float, got dtype {dtn.dtype}")
+    if np.isinf(dtn).any():
+        raise DataError(f"{path}: DtN matrix contains ±inf (use NaN only for unmeasured entries)")
+    return Dataset(n=dtn.shape[0] // 4, dtn=dtn, mask=np.isfinite(dtn), source=str(path))
+
+
+def load_gamma(path: str | Path, n_edges: int) -> np.ndarray:
+    """A user's conductivity vector (``.npy``) in the MATH.md edge order."""
+    path = Path(path)
+    try:
+        gamma = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npy file ({exc})") from None
+    if gamma.shape != (n_edges,):
+        raise DataError(f"{path}: gamma must have shape ({n_edges},) = 2n(n+1), got {gamma.shape}")
+    if not np.issubdtype(gamma.dtype, np.floating) or not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):
+        raise DataError(f"{path}: gamma must be finite, positive floats")
+    return gamma.astype(np.float64)
+
+
+def load_result(path: str | Path, required: tuple[str, ...] = ("gamma",)) -> dict[str, np.ndarray]:
+    """A reconstruction / sensitivity ``.npz`` as a dict of arrays (checked against its sidecar)."""
+    return load_npz(path, required)
