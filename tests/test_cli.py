@@ -1,0 +1,190 @@
+"""The ``discrete-eit`` command line: file formats, provenance, determinism and bad input."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from discrete_eit.cli import main
+from discrete_eit.provenance import sha256_file
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def generate(tmp_path, capsys, name="d.npz", *extra):
+    path = tmp_path / name
+    code, _, err = run(["generate", "--n", 3, "--noise", 1e-3, "--seed", 7, *extra, "--out", path], capsys)
+    assert code == 0, err
+    return path
+
+
+def test_generate_format_and_sidecar(tmp_path, capsys):
+    path = generate(tmp_path, capsys, "d.npz", "--partial", "last3n")
+    with np.load(path, allow_pickle=False) as z:
+        assert sorted(z.files) == ["dtn", "gamma_true", "mask", "n"]
+        assert z["dtn"].shape == (12, 12) and z["dtn"].dtype == np.float64
+        assert z["mask"].dtype == bool and int(z["n"]) == 3 and z["gamma_true"].shape == (24,)
+        assert np.isnan(z["dtn"][:, :3]).all()
+    side = json.loads((tmp_path / "d.npz.json").read_text())
+    assert side["sha256"] == sha256_file(path)
+    assert side["params"] == {"n": 3, "profile": "wave", "profile_seed": 0, "delta": 1e-3, "seed": 7,
+                              "partial": "last3n", "symmetric_noise": False}
+    assert side["packages"]["numpy"] == np.__version__ and "git_commit" in side["code_version"]
+    assert side["wall_time_s"] >= 0
+
+
+def test_same_arguments_byte_identical(tmp_path, capsys):
+    a = generate(tmp_path, capsys, "a.npz")
+    b = generate(tmp_path, capsys, "b.npz")
+    assert a.read_bytes() == b.read_bytes()
+    c = tmp_path / "c.npz"
+    assert run(["generate", "--n", 3, "--noise", 1e-3, "--seed", 8, "--out", c], capsys)[0] == 0
+    assert a.read_bytes() != c.read_bytes()
+
+
+def test_user_gamma_and_dtn_inputs(tmp_path, capsys):
+    gamma = np.linspace(0.5, 1.5, 12)
+    np.save(tmp_path / "g.npy", gamma)
+    out = tmp_path / "d.npz"
+    assert run(["generate", "--n", 2, "--gamma", tmp_path / "g.npy", "--out", out], capsys)[0] == 0
+    with np.load(out) as z:
+        np.testing.assert_array_equal(z["gamma_true"], gamma)
+    side = json.loads((tmp_path / "d.npz.json").read_text())
+    assert side["inputs"] == {str(tmp_path / "g.npy"): sha256_file(tmp_path / "g.npy")}
+
+
+def test_sensitivity_and_evaluate(tmp_path, capsys):
+    data = generate(tmp_path, capsys)
+    code, out, err = run(["sensitivity", "--data", data, "--out", tmp_path / "s.npz"], capsys)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["full_rank"] and summary["rank"] == 24
+    with np.load(tmp_path / "s.npz") as z:
+        np.testing.assert_allclose(z["std"], 1e-3 * z["std_per_delta"])
+    # evaluate the truth as a "reconstruction": zero error, residual at the noise level
+    with np.load(data) as z:
+        np.save(tmp_path / "truth.npy", z["gamma_true"])
+        from discrete_eit.io import write_artifact
+        write_artifact(tmp_path / "r.npz", {"gamma": z["gamma_true"]}, "reconstruction", {}, [data])
+    code, out, err = run(["evaluate", "--data", data, "--recon", tmp_path / "r.npz"], capsys)
+    assert code == 0, err
+    m = json.loads(out)
+    assert m["relative_l2_error"] == 0 and m["max_relative_error"] == 0
+    assert 1e-4 < m["dtn_residual"] < 3e-3
+
+
+def one_line_error(code, err, *needles):
+    assert code != 0
+    lines = [ln for ln in err.strip().splitlines() if "INFO" not in ln]
+    assert len(lines) == 1, err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["generate", "--n", "0"], ["--n", "must be an integer >= 1"]),
+    (["generate", "--n", "3", "--profile", "zigzag"], ["--profile", "zigzag"]),
+    (["generate", "--n", "3", "--partial", "half"], ["--partial", "half"]),
+    (["generate", "--n", "3", "--noise", "-0.1"], ["--noise", ">= 0"]),
+    (["generate", "--n", "3", "--noise", "nan"], ["--noise"]),
+])
+def test_bad_generate_arguments(argv, needles, tmp_path, capsys):
+    out = tmp_path / "x.npz"
+    with pytest.raises(SystemExit) as exc:
+        main(argv + ["--out", str(out)])
+    one_line_error(exc.value.code, capsys.readouterr().err, *needles)
+    assert not out.exists()
+
+
+def test_bad_gamma_file(tmp_path, capsys):
+    np.save(tmp_path / "g.npy", np.ones(5))
+    out = tmp_path / "x.npz"
+    code, _, err = run(["generate", "--n", 2, "--gamma", tmp_path / "g.npy", "--out", out], capsys)
+    one_line_error(code, err, "g.npy", "shape")
+    assert not out.exists()
+
+
+def corrupt(path, how):
+    data = bytearray(path.read_bytes())
+    if how == "truncate":
+        path.write_bytes(bytes(data[: len(data) // 2]))
+    else:  # flip one bit in the middle of the payload
+        data[len(data) // 2] ^= 1
+        path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["truncate", "tamper"])
+def test_truncated_or_tampered_dataset(how, tmp_path, capsys):
+    data = generate(tmp_path, capsys)
+    corrupt(data, how)
+    out = tmp_path / "s.npz"
+    code, _, err = run(["sensitivity", "--data", data, "--out", out], capsys)
+    one_line_error(code, err, str(data))
+    assert not out.exists() and not (tmp_path / "s.npz.json").exists()
+
+
+def test_tampered_array_detected_by_sidecar_hash(tmp_path, capsys):
+    # a well-formed npz whose values were edited is caught by the sidecar's sha256
+    data = generate(tmp_path, capsys)
+    with np.load(data) as z:
+        arrays = dict(z)
+    arrays["dtn"][4, 4] *= 1.01
+    np.savez(data, **arrays)
+    code, _, err = run(["sensitivity", "--data", data, "--out", tmp_path / "s.npz"], capsys)
+    one_line_error(code, err, str(data), "sha256")
+
+
+@pytest.mark.parametrize("problem, needles", [
+    ("shape", ["dtn must have shape (12, 12)"]),
+    ("nonfinite", ["non-finite measured entry"]),
+    ("n", ["n must be an integer >= 1"]),
+    ("mask", ["mask must be"]),
+])
+def test_malformed_dataset_refused(problem, needles, tmp_path, capsys):
+    n = 3
+    dtn, mask = np.ones((12, 12)), np.ones((12, 12), bool)
+    if problem == "shape":
+        dtn = np.ones((12, 11))
+    elif problem == "nonfinite":
+        dtn[2, 3] = np.inf
+    elif problem == "n":
+        n = 0
+    else:
+        mask = mask.astype(int)
+    path = tmp_path / "bad.npz"
+    np.savez(path, dtn=dtn, mask=mask, n=np.int64(n))
+    out = tmp_path / "s.npz"
+    code, _, err = run(["sensitivity", "--data", path, "--out", out], capsys)
+    one_line_error(code, err, str(path), *needles)
+    assert not out.exists()
+
+
+def test_user_dtn_matrix_refused_when_malformed(tmp_path, capsys):
+    np.save(tmp_path / "m.npy", np.ones((10, 10)))
+    out = tmp_path / "r.npz"
+    code, _, err = run(["reconstruct", "--method", "cm", "--dtn", tmp_path / "m.npy", "--out", out], capsys)
+    one_line_error(code, err, "m.npy", "4n×4n")
+    assert not out.exists()
+
+
+def test_unknown_method(tmp_path, capsys):
+    data = generate(tmp_path, capsys)
+    with pytest.raises(SystemExit) as exc:
+        main(["reconstruct", "--method", "magic", "--data", str(data), "--out", str(tmp_path / "r.npz")])
+    one_line_error(exc.value.code, capsys.readouterr().err, "--method", "magic")
+
+
+def test_console_script_and_module_entry_points(tmp_path):
+    out = tmp_path / "d.npz"
+    subprocess.run([sys.executable, "-m", "discrete_eit", "generate", "--n", "2", "--out", str(out)],
+                   check=True, capture_output=True)
+    assert out.exists()
+    res = subprocess.run([sys.executable, "-m", "discrete_eit", "generate", "--n", "2", "--partial", "x",
+                          "--out", str(tmp_path / "y.npz")], capture_output=True, text=True)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1

@@ -1,0 +1,119 @@
+"""Lattice indexing and the forward DtN map (MATH.md §1–2)."""
+
+import numpy as np
+import pytest
+
+from discrete_eit import Lattice, conductivity_profile, dtn_matrix, harmonic_extensions, kirchhoff_matrix
+
+
+def test_counts_and_orders():
+    L = Lattice(3)
+    assert (L.n_boundary, L.n_interior, L.n_edges) == (12, 9, 24)
+    assert L.boundary_labels == ["N1", "N2", "N3", "E1", "E2", "E3", "S3", "S2", "S1", "W3", "W2", "W1"]
+    assert [L.node(0, 1), L.node(1, 4), L.node(4, 1), L.node(1, 0)] == [0, 3, 8, 11]
+    assert L.node(1, 1) == 12 and L.node(3, 3) == 20
+    # first horizontal edge is W1-(1,1), first vertical edge is N1-(1,1)
+    assert tuple(L.edges[0]) == (L.west(1), L.node(1, 1))
+    assert tuple(L.edges[L.n_horizontal]) == (L.north(1), L.node(1, 1))
+    # every boundary node has exactly one edge, its spike
+    for t in range(L.n_boundary):
+        touching = np.nonzero((L.edges == t).any(axis=1))[0]
+        assert list(touching) == [L.spike_edges[t]]
+    with pytest.raises(IndexError):
+        L.node(0, 0)
+    with pytest.raises(ValueError):
+        Lattice(0)
+
+
+def test_split_join_roundtrip(random_gamma):
+    L, g = random_gamma(4, 1)
+    gh, gv = L.split(g)
+    assert gh.shape == (4, 5) and gv.shape == (5, 4)
+    assert gh[1, 2] == g[L.horizontal_index(1, 2)] and gv[3, 0] == g[L.vertical_index(3, 0)]
+    np.testing.assert_array_equal(L.join(gh, gv), g)
+
+
+def test_n1_star_formula():
+    # n = 1 is a star: Λ_ij = γ_i δ_ij − γ_i γ_j / Σγ, with γ_i the spike of boundary node i.
+    L = Lattice(1)
+    g = np.array([1.0, 2.0, 3.0, 4.0])  # gh = (W1, E1) spikes, gv = (N1, S1) spikes
+    spikes = g[L.spike_edges]
+    np.testing.assert_allclose(spikes, [3.0, 2.0, 4.0, 1.0])  # N1, E1, S1, W1
+    expected = np.diag(spikes) - np.outer(spikes, spikes) / spikes.sum()
+    np.testing.assert_allclose(dtn_matrix(L, g), expected, rtol=0, atol=1e-15)
+
+
+def test_n2_unit_conductivity_by_hand():
+    # Interior of n = 2 is a 4-cycle; (4I − A)⁻¹ has 7/24 on the diagonal, 1/12 between neighbours
+    # and 1/24 between opposite nodes, so Λ(b, b') = δ_bb' − G(p_b, p_b') with p_b the interior
+    # neighbour of b: diagonal 17/24.
+    L = Lattice(2)
+    inv = {0: 7 / 24, 1: 1 / 12, 2: 1 / 24}  # by lattice (Manhattan) distance in the 2×2 block
+    nb = L.boundary_points
+    interior = np.clip(nb, 1, 2)  # the interior neighbour of each boundary point
+    dist = np.abs(interior[:, None, :] - interior[None, :, :]).sum(axis=2)
+    expected = np.eye(8) - np.vectorize(inv.get)(dist)
+    assert expected[0, 0] == pytest.approx(17 / 24)
+    np.testing.assert_allclose(dtn_matrix(L, np.ones(L.n_edges)), expected, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
+def test_dtn_structure(n, random_gamma):
+    L, g = random_gamma(n, n)
+    D = dtn_matrix(L, g)
+    assert D.shape == (4 * n, 4 * n)
+    np.testing.assert_array_equal(D, D.T)
+    np.testing.assert_allclose(D.sum(axis=1), 0, atol=1e-13)
+    assert np.all(np.diag(D) > 0)
+    assert np.all(D[~np.eye(4 * n, dtype=bool)] < 0)
+    eig = np.linalg.eigvalsh(D)
+    assert eig.min() > -1e-13 and np.sum(eig < 1e-12) == 1  # PSD, kernel = constants
+
+
+@pytest.mark.parametrize("n", [2, 3, 6])
+def test_symmetry_oracles(n, random_gamma):
+    L, g = random_gamma(n, 7)
+    D = dtn_matrix(L, g)
+    for perm, transform in [(L.rotation_permutation, L.rotate_gamma),
+                            (L.transpose_permutation, L.transpose_gamma)]:
+        np.testing.assert_allclose(dtn_matrix(L, transform(g)), D[np.ix_(perm, perm)], rtol=1e-12, atol=1e-14)
+
+
+def test_harmonic_extension_and_energy(random_gamma):
+    L, g = random_gamma(4, 3)
+    U = harmonic_extensions(L, g)
+    K = kirchhoff_matrix(L, g)
+    np.testing.assert_allclose(U[: L.n_boundary], np.eye(L.n_boundary))
+    np.testing.assert_allclose((K @ U)[L.n_boundary:], 0, atol=1e-13)  # harmonic inside
+    np.testing.assert_allclose(U.T @ (K @ U), dtn_matrix(L, g), atol=1e-13)  # Λ = UᵀLU
+    # current convention: (Λf)(b) = γ_spike(b) (f(b) − u(p_b))
+    f = np.random.default_rng(0).standard_normal(L.n_boundary)
+    u = U @ f
+    a, b = L.edges[L.spike_edges].T
+    interior_end = np.where(a < L.n_boundary, b, a)
+    np.testing.assert_allclose(dtn_matrix(L, g) @ f, g[L.spike_edges] * (f - u[interior_end]), atol=1e-13)
+
+
+def test_wave_profile_range_and_formula():
+    L = Lattice(5)
+    g = conductivity_profile("wave", L)
+    assert g.min() >= 1 / 3 - 1e-15 and g.max() <= 1 + 1e-15
+    gh, gv = L.split(g)
+    assert gh[1, 2] == pytest.approx((np.sin(0.4 * 2 + 0.2 * 3) ** 2 + 0.5) / 1.5)
+    assert gv[4, 0] == pytest.approx((np.sin(2 * 5 / 11 + 4 * 1 / 11) ** 2 + 0.5) / 1.5)
+
+
+def test_bad_gamma_rejected():
+    L = Lattice(2)
+    with pytest.raises(ValueError, match="shape"):
+        dtn_matrix(L, np.ones(5))
+    with pytest.raises(ValueError, match="non-finite"):
+        dtn_matrix(L, np.r_[np.nan, np.ones(11)])
+    with pytest.raises(ValueError, match="positive"):
+        dtn_matrix(L, np.r_[-1.0, np.ones(11)])
+
+
+def test_large_lattice_runs():
+    L = Lattice(64)
+    D = dtn_matrix(L, conductivity_profile("wave", L))
+    assert D.shape == (256, 256) and np.isfinite(D).all()
