@@ -147,7 +147,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from .audit import audit
 
-    return audit(args.path)
+    return audit(args.path, args.root)
 
 
 # ---- parser --------------------------------------------------------------------------------
@@ -211,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("audit", help="print the lineage of an artifact and verify every hash on the way")
     a.add_argument("path", type=Path)
+    a.add_argument("--root", type=Path, default=Path("."),
+                   help="directory relative input paths are resolved against (default: current)")
     return parser
 
 

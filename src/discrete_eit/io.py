@@ -70,7 +70,13 @@ def write_artifact(path: str | Path, arrays: dict[str, Any], kind: str, params: 
                    inputs: list[str | Path] = (), wall_time_s: float | None = None,
                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write ``arrays`` to ``path`` (npz) and its provenance sidecar; returns the sidecar record."""
-    data = npz_bytes(arrays)
+    return write_bytes_artifact(path, npz_bytes(arrays), kind, params, inputs, wall_time_s, extra)
+
+
+def write_bytes_artifact(path: str | Path, data: bytes, kind: str, params: dict[str, Any],
+                         inputs: list[str | Path] = (), wall_time_s: float | None = None,
+                         extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write any file (table, figure, JSON) atomically with its provenance sidecar."""
     record = build_sidecar(kind, sha256_bytes(data), params,
                            {str(p): sha256_file(p) for p in inputs}, wall_time_s, extra)
     atomic_write_bytes(sidecar_path(path), to_json(record).encode())
