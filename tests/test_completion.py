@@ -1,0 +1,140 @@
+"""Completion of Λ from partial data (MATH.md §6)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from discrete_eit.completion import complete_dtn, corner_arc, disjoint_paths, is_completable
+from discrete_eit.datasets import generate_dataset
+from discrete_eit.forward import dtn_matrix
+from discrete_eit.lattice import Lattice
+from discrete_eit.noise import add_relative_noise
+from discrete_eit.partial import partial_mask
+from discrete_eit.profiles import conductivity_profile
+
+
+def _exact(n: int, seed: int = 0, profile: str = "random") -> tuple[np.ndarray, np.ndarray]:
+    gamma = conductivity_profile(profile, n, seed)
+    return gamma, dtn_matrix(Lattice(n), gamma)
+
+
+@pytest.mark.parametrize("n", range(2, 11))
+def test_last3n_exact_block_error(n):
+    _, lam = _exact(n, seed=n)
+    mask = partial_mask("last3n", n)
+    completed, info = complete_dtn(np.where(mask, lam, np.nan), mask, return_info=True)
+    block_err = np.abs(completed[:n, :n] - lam[:n, :n]).max() / np.abs(lam).max()
+    assert block_err <= 1e-10
+    # measured entries untouched (exact data are symmetric, so averaging changes nothing)
+    assert np.allclose(completed[mask], lam[mask], rtol=0, atol=1e-15)
+    assert info["completion"] == "rank-rule"
+    # the greedy order fills the pair (N_a, N_b), a < b, at level min(a, n+1-b) <= n // 2
+    assert info["max_level"] == n // 2
+
+
+def test_last3n_completion_is_symmetric_with_zero_row_sums():
+    n = 5
+    _, lam = _exact(n)
+    noisy = add_relative_noise(lam, 1e-3, seed=3)
+    mask = partial_mask("last3n", n)
+    completed = complete_dtn(np.where(mask, noisy, np.nan), mask)
+    assert np.array_equal(completed, completed.T)
+    assert np.abs(completed[:n].sum(axis=1)).max() < 1e-12
+    # entries measured twice (E∪S∪W block) are averaged ...
+    esw = np.arange(n, 4 * n)
+    averaged = 0.5 * (noisy + noisy.T)[np.ix_(esw, esw)]
+    assert np.allclose(completed[np.ix_(esw, esw)], averaged, atol=0, rtol=1e-15)
+    # ... rows N × columns E∪S∪W keep their single measurement, mirrored into the N columns
+    assert np.array_equal(completed[:n, n:], noisy[:n, n:])
+    assert np.array_equal(completed[n:, :n], noisy[:n, n:].T)
+
+
+@pytest.mark.parametrize(("n", "bound"), [(4, 10.0), (6, 30.0), (8, 100.0)])
+def test_last3n_noise_amplification_is_moderate(n, bound):
+    # MATH.md §6: block error / δ ≈ 5 (n=6), 10 (n=8); measured here ≈ 1.4 and 5 (max-abs / max|Λ|).
+    _, lam = _exact(n, seed=1)
+    mask = partial_mask("last3n", n)
+    delta = 1e-6
+    completed = complete_dtn(np.where(mask, add_relative_noise(lam, delta, seed=7), np.nan), mask)
+    assert np.abs(completed[:n, :n] - lam[:n, :n]).max() / np.abs(lam).max() / delta < bound
+
+
+def test_full_mask_returns_data_unchanged():
+    _, lam = _exact(3)
+    noisy = add_relative_noise(lam, 1e-2, seed=0)  # not symmetric
+    out, info = complete_dtn(noisy, np.ones_like(noisy, dtype=bool), return_info=True)
+    assert np.array_equal(out, noisy) and out is not noisy
+    assert info["completion"] == "none"
+
+
+def test_accepts_dataset_and_mask_from_nan():
+    n = 4
+    gamma, lam = _exact(n)
+    ds = generate_dataset(gamma, n, partial="last3n")
+    a = complete_dtn(ds)
+    b = complete_dtn(ds.dtn)  # mask = isfinite
+    assert np.array_equal(a, b)
+    assert np.abs(a - lam).max() < 1e-13
+
+
+@pytest.mark.parametrize("name", ["corners", "sigma0"])
+def test_incomplete_mask_raises_naming_the_set(name):
+    n = 4
+    ds = generate_dataset(conductivity_profile("random", n, 0), n, partial=name)
+    pattern = rf"cannot complete DtN data \(partial set {name}\): \d+ entry pair"
+    with pytest.raises(ValueError, match=pattern) as exc:
+        complete_dtn(ds)
+    msg = str(exc.value)
+    assert "\n" not in msg and "Λ(N1," in msg
+    assert not is_completable(ds.mask)
+
+
+def test_unmeasured_columns_are_named():
+    n = 3
+    _, lam = _exact(n)
+    mask = np.zeros((4 * n, 4 * n), dtype=bool)
+    mask[:, 3 * n:] = True  # Dirichlet data on W only
+    with pytest.raises(ValueError, match=r"columns N1\.\.S1 \(9 experiments\) unmeasured"):
+        complete_dtn(np.where(mask, lam, np.nan), mask, set_name="west-only")
+
+
+def test_last2n_is_completed_exactly_but_ill_conditioned():
+    # Finding (contradicts MATH.md §3): the rank rule completes last2n from exact data, so last2n
+    # determines Λ (and γ); the Jacobian of last2n also has full rank. It is badly conditioned.
+    n = 6
+    _, lam = _exact(n, seed=1)
+    mask = partial_mask("last2n", n)
+    assert is_completable(mask)
+    exact = complete_dtn(np.where(mask, lam, np.nan), mask)
+    assert np.abs(exact - lam).max() / np.abs(lam).max() < 1e-11
+    delta = 1e-6
+    noisy = complete_dtn(np.where(mask, add_relative_noise(lam, delta, seed=2), np.nan), mask)
+    assert np.abs(noisy - lam).max() / np.abs(lam).max() / delta > 100  # vs ≈ 1 for last3n
+
+
+def test_sigma0_completes_only_for_n1():
+    # sigma0 determines γ (full-rank Jacobian) but not through symmetry + the rank rule for n >= 2
+    # (checked exhaustively over all P, Q at n = 2); n = 1 is completed.
+    gamma, lam = _exact(1)
+    mask = partial_mask("sigma0", 1)
+    assert np.abs(complete_dtn(np.where(mask, lam, np.nan), mask) - lam).max() < 1e-14
+    assert not is_completable(partial_mask("sigma0", 2))
+
+
+@pytest.mark.parametrize("name", ["full", "last3n", "last2n"])
+def test_is_completable(name):
+    assert is_completable(partial_mask(name, 5))
+
+
+def test_rank_principle_and_path_count():
+    n = 5
+    _, lam = _exact(n, seed=2)
+    for corner in range(4):
+        for i in range(1, n):
+            A = corner_arc(n, corner, i)
+            B = np.setdiff1d(np.arange(4 * n), A)
+            assert disjoint_paths(n, A, B) == i
+            s = np.linalg.svd(lam[np.ix_(A, B)], compute_uv=False)
+            assert s[i - 1] / s[0] > 1e-8 and (i == len(s) or s[i] / s[0] < 1e-12)
+    assert list(corner_arc(3, 0, 2)) == [10, 11, 0, 1]  # W2, W1, N1, N2
