@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
+from scipy.linalg import cho_solve_banded, cholesky_banded
 
 from .lattice import Lattice
 
@@ -57,14 +57,29 @@ class ForwardSolution:
     potentials: np.ndarray
 
 
+def _banded_upper(L_ii: sp.spmatrix, bandwidth: int) -> np.ndarray:
+    """``L_II`` in LAPACK upper banded storage: ``ab[bandwidth − k, j] = L_II[j − k, j]``."""
+    size = L_ii.shape[0]
+    dia = L_ii.todia()
+    ab = np.zeros((bandwidth + 1, size))
+    for k in range(min(bandwidth, size - 1) + 1):
+        ab[bandwidth - k, k:] = dia.diagonal(k)
+    return ab
+
+
 def solve_forward(lattice: Lattice, gamma: np.ndarray) -> ForwardSolution:
-    """DtN matrix and harmonic extensions with one sparse LU of ``L_II``."""
+    """DtN matrix and harmonic extensions with one banded Cholesky factorisation of ``L_II``.
+
+    In row-major interior order ``L_II`` is symmetric positive definite with bandwidth n, so a
+    banded Cholesky costs O(n⁴) for all 4n right-hand sides — faster than a general sparse LU
+    (whose multi-RHS solve dominates) at every n we use, and free of fill-in heuristics.
+    """
     L = kirchhoff_matrix(lattice, gamma).tocsc()
     nb = lattice.n_boundary
     L_bb = L[:nb, :nb].toarray()
     L_ib = L[nb:, :nb].toarray()
-    L_ii = L[nb:, nb:].tocsc()
-    interior = -splu(L_ii).solve(L_ib)  # (n², 4n): interior potentials for each e_k
+    factor = cholesky_banded(_banded_upper(L[nb:, nb:], lattice.n), lower=False)
+    interior = -cho_solve_banded((factor, False), L_ib)  # (n², 4n): interior potentials for each e_k
     U = np.vstack([np.eye(nb), interior])
     dtn = L_bb + L_ib.T @ interior
     dtn = 0.5 * (dtn + dtn.T)  # exact symmetry; removes rounding asymmetry only
