@@ -173,6 +173,33 @@ def test_user_dtn_matrix_refused_when_malformed(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("partial", ["sigma0", "corners"])
+def test_cm_refuses_a_mask_it_cannot_complete(partial, tmp_path, capsys):
+    data = generate(tmp_path, capsys, "d.npz", "--partial", partial)
+    out = tmp_path / "r.npz"
+    code, _, err = run(["reconstruct", "--method", "cm", "--data", data, "--out", out], capsys)
+    one_line_error(code, err, str(data), partial, "cannot complete")
+    assert not out.exists()
+
+
+def test_cm_roundtrip_and_option_checks(tmp_path, capsys):
+    data = generate(tmp_path, capsys, "d.npz", "--noise", "0")
+    out = tmp_path / "r.npz"
+    code, _, err = run(["reconstruct", "--method", "cm", "--variant", "one-sided", "--data", data,
+                        "--out", out], capsys)
+    assert code == 0, err
+    code, metrics, _ = run(["evaluate", "--data", data, "--recon", out], capsys)
+    assert json.loads(metrics)["max_relative_error"] < 1e-10
+    side = json.loads((tmp_path / "r.npz.json").read_text())
+    assert side["params"]["options"] == {"variant": "one-sided", "solve": "pinv"}
+    assert side["inputs"] == {str(data): sha256_file(data)}
+    code, _, err = run(["reconstruct", "--method", "cm", "--variant", "diagonal", "--data", data,
+                        "--out", out], capsys)
+    one_line_error(code, err, "--variant", "diagonal")
+    code, _, err = run(["reconstruct", "--method", "cm", "--data", data, "--out", out, out], capsys)
+    one_line_error(code, err, "1 input file(s) but 2 --out")
+
+
 def test_unknown_method(tmp_path, capsys):
     data = generate(tmp_path, capsys)
     with pytest.raises(SystemExit) as exc:

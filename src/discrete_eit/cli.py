@@ -82,7 +82,10 @@ def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
     method = load_methods()[args.method]
     options = method.resolve_options(method_options)
     start = time.perf_counter()
-    results = reconstruct_many(args.method, datasets, **options)
+    try:
+        results = reconstruct_many(args.method, datasets, **options)
+    except ValueError as exc:  # name the input: e.g. a partial set CM cannot complete
+        raise DataError(f"{', '.join(map(str, sources))}: {exc}") from None
     wall = time.perf_counter() - start
     for src, out, rec in zip(sources, args.out, results, strict=True):
         gamma = np.asarray(rec.gamma, dtype=np.float64)
