@@ -7,15 +7,23 @@ quick configuration through ``dvc repro``; see docs/provenance.md.
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import shutil
 import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from discrete_eit import manifest as mf
+from discrete_eit.audit import audit_tree
 from discrete_eit.io import write_artifact, write_bytes_artifact
 from discrete_eit.provenance import sha256_file
 
@@ -186,3 +194,256 @@ def test_write_dvc_metrics_has_sidecar(tmp_path, capsys):
     side = json.loads((tmp_path / "metrics.json.json").read_text())
     assert side["kind"] == "metrics" and str(tmp_path / "errors.csv") in side["inputs"]
     assert json.loads((tmp_path / "metrics.json").read_text())["cells"]["total"] == 24
+
+
+# ---- DVC pipeline: workflow tests on the quick configuration ------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+QUICK = "config/quick.yaml"
+OUT_DIRS = ("data", "results")
+NOT_VERSIONED = ("results/logs", "results/benchmarks")  # diagnostics: neither git nor DVC
+STAGES = ("datasets", "reconstructions", "tables", "figures", "provenance")
+
+
+def _env(clone: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    # the clone's package, not the one the test environment was installed from
+    env["PYTHONPATH"] = os.pathsep.join([str(clone / "src"), *filter(None, [env.get("PYTHONPATH")])])
+    env.update(DVC_NO_ANALYTICS="1", GIT_AUTHOR_NAME="test", GIT_AUTHOR_EMAIL="test@example.org",
+               GIT_COMMITTER_NAME="test", GIT_COMMITTER_EMAIL="test@example.org")
+    return env
+
+
+def _run(cmd: list[str], cwd: Path, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess:
+    res = subprocess.run(cmd, cwd=cwd, env=_env(cwd), capture_output=True, text=True, timeout=timeout)
+    if check and res.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} (in {cwd}) exited {res.returncode}\n--- stdout\n"
+                             f"{res.stdout[-6000:]}\n--- stderr\n{res.stderr[-6000:]}")
+    return res
+
+
+def _timed(cmd: list[str], cwd: Path, timings: dict, key: str) -> subprocess.CompletedProcess:
+    start = time.perf_counter()
+    res = _run(cmd, cwd)
+    timings[key] = round(time.perf_counter() - start, 1)
+    return res
+
+
+def _clone(src: Path, dst: Path, remote: Path) -> Path:
+    """A git clone of ``src`` (committed files only) using the quick config and a scratch remote."""
+    _run(["git", "clone", "-q", str(src), str(dst)], dst.parent)
+    params = dst / "params.yaml"
+    text = params.read_text()
+    if f"configfile: {QUICK}" not in text.splitlines():
+        params.write_text(text.replace("configfile: config/config.yaml", f"configfile: {QUICK}"))
+        assert f"configfile: {QUICK}" in params.read_text().splitlines()
+        _run(["git", "commit", "-q", "-am", "quick config"], dst)
+    _run(["dvc", "remote", "add", "--local", "-d", "scratch", str(remote)], dst)
+    return dst
+
+
+def _commit_results(clone: Path, message: str) -> None:
+    """Commit what a reproduction adds to git: dvc.lock, the metrics file, DVC's .gitignore entries."""
+    new = _run(["git", "ls-files", "--others", "--exclude-standard"], clone).stdout.split()
+    paths = [p for p in new if p in ("dvc.lock", "results/metrics.json") or p.endswith(".gitignore")]
+    _run(["git", "add", "-u"], clone)
+    if paths:
+        _run(["git", "add", *paths], clone)
+    _run(["git", "commit", "-q", "-m", message], clone)
+
+
+def _outputs(clone: Path) -> dict[str, tuple[int, str]]:
+    """{path: (mtime_ns, sha256)} of every versioned output file (not logs / benchmarks)."""
+    out = {}
+    for rel in mf.list_files(OUT_DIRS, clone, exclude=()):
+        if not mf._is_under(rel, NOT_VERSIONED):
+            out[rel] = ((clone / rel).stat().st_mtime_ns, sha256_file(clone / rel))
+    return out
+
+
+def _status(clone: Path) -> dict:
+    return json.loads(_run(["dvc", "status", "--json"], clone).stdout or "{}")
+
+
+def _workflow_committed() -> bool:
+    res = subprocess.run(["git", "ls-files", "--error-unmatch", "Snakefile", "dvc.yaml",
+                          "workflow/rules/provenance.smk", QUICK], cwd=ROOT, capture_output=True)
+    return res.returncode == 0
+
+
+needs_workflow = [
+    pytest.mark.workflow,
+    pytest.mark.skipif(shutil.which("dvc", path=str(BIN)) is None
+                       or shutil.which("snakemake", path=str(BIN)) is None,
+                       reason="dvc and snakemake not installed (pip install -e '.[workflow]')"),
+    pytest.mark.skipif(not (ROOT / ".git").exists() or not _workflow_committed(),
+                       reason="needs a git checkout with the workflow and dvc.yaml committed"),
+]
+
+
+def _workflow_test(fn):
+    for mark in reversed(needs_workflow):
+        fn = mark(fn)
+    return fn
+
+
+@pytest.fixture(scope="module")
+def timings():
+    t: dict[str, float] = {}
+    yield t
+    print("\nDVC timings (s):", json.dumps(t))
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory, timings):
+    """A clean clone, quick config, after `dvc repro`, with the results committed to its git."""
+    base = tmp_path_factory.mktemp("dvc")
+    clone = _clone(ROOT, base / "repro", base / "remote")
+    _timed(["dvc", "repro"], clone, timings, "dvc_repro")
+    _commit_results(clone, "reproduce quick grid")
+    return clone
+
+
+@pytest.fixture(scope="module")
+def pushed_and_pulled(reproduced, timings):
+    """`dvc push` from the reproduction, then a fresh clone of it and `dvc pull`."""
+    _timed(["dvc", "push"], reproduced, timings, "dvc_push")
+    fresh = reproduced.parent / "fresh"
+    _run(["git", "clone", "-q", str(reproduced), str(fresh)], reproduced.parent)
+    _run(["dvc", "remote", "add", "--local", "-d", "scratch", str(reproduced.parent / "remote")], fresh)
+    _timed(["dvc", "pull"], fresh, timings, "dvc_pull")
+    return fresh
+
+
+@_workflow_test
+def test_dvc_repro_matches_snakemake(reproduced, tmp_path, timings):
+    """`dvc repro` and plain `snakemake` on the same config give the same error table."""
+    plain = tmp_path / "plain"
+    _run(["git", "clone", "-q", str(ROOT), str(plain)], tmp_path)
+    _timed(["snakemake", "--cores", "2", "--configfile", QUICK], plain, timings, "snakemake")
+    a = pd.read_csv(reproduced / "results/tables/errors.csv")
+    b = pd.read_csv(plain / "results/tables/errors.csv")
+    assert list(a.columns) == list(b.columns) and len(a) == len(b) > 0
+    for col in a.columns:
+        if col == "wall_time_s":
+            continue
+        if pd.api.types.is_numeric_dtype(a[col]):
+            np.testing.assert_allclose(a[col].to_numpy(float), b[col].to_numpy(float), rtol=1e-9,
+                                       atol=0, equal_nan=True, err_msg=f"column {col}")
+        else:
+            assert a[col].fillna("").tolist() == b[col].fillna("").tolist(), col
+
+
+@_workflow_test
+def test_dvc_status_clean_and_lock_lists_every_output(reproduced):
+    assert _status(reproduced) == {}
+    lock = yaml.safe_load((reproduced / "dvc.lock").read_text())
+    spec = yaml.safe_load((reproduced / "dvc.yaml").read_text())
+    assert set(lock["stages"]) == set(spec["stages"]) == set(STAGES)
+    covered = []
+    for name, stage in spec["stages"].items():
+        declared = [next(iter(o)) if isinstance(o, dict) else o
+                    for key in ("outs", "metrics", "plots") for o in stage.get(key, [])]
+        locked = {o["path"]: o for o in lock["stages"][name].get("outs", [])}
+        assert set(declared) == set(locked), name
+        for path, out in locked.items():
+            assert out.get("md5") and out.get("size") is not None, (name, path)
+            covered.append(path)
+    # every file the run produced (diagnostics aside) is inside some stage output
+    for rel in _outputs(reproduced):
+        assert any(mf._is_under(rel, [c]) for c in covered), f"{rel} is not a DVC output"
+    assert mf.verify_manifest(reproduced / "results/provenance.json", reproduced) > 0
+    metrics = json.loads(_run(["dvc", "metrics", "show", "--json"], reproduced).stdout)
+    assert "results/metrics.json" in json.dumps(metrics) and "rel_l2" in json.dumps(metrics)
+    html = reproduced / "plots.html"
+    _run(["dvc", "plots", "show", "-o", str(reproduced / "dvc_plots")], reproduced)
+    assert (reproduced / "dvc_plots" / "index.html").is_file() or html.is_file()
+
+
+@_workflow_test
+def test_push_pull_round_trip_restores_without_recomputation(reproduced, pushed_and_pulled):
+    fresh = pushed_and_pulled
+    assert _status(fresh) == {}
+    assert not (fresh / ".snakemake").exists(), "dvc pull must not run the workflow"
+    original, restored = _outputs(reproduced), _outputs(fresh)
+    assert {k: v[1] for k, v in restored.items()} == {k: v[1] for k, v in original.items()}
+    # the reconstructions' sidecars (with their creation times) are the original ones
+    assert any(p.startswith("results/recon/") for p in restored)
+    assert mf.verify_manifest(fresh / "results/provenance.json", fresh) == len(restored) - 1
+    checked = 0
+    for rel in sorted(restored):
+        if rel.startswith(("results/tables/", "results/figures/")) and not rel.endswith(".json"):
+            out = io.StringIO()
+            audit_tree(rel, fresh, out=out)
+            checked += 1
+    assert checked >= 4
+    res = _run([sys.executable, "-m", "discrete_eit", "audit", "results/tables/errors.csv"], fresh)
+    assert "audit passed" in res.stdout
+
+
+@_workflow_test
+def test_parameter_change_reruns_only_dependents(reproduced, tmp_path, timings):
+    clone = tmp_path / "changed"
+    shutil.copytree(reproduced, clone, symlinks=True)  # keeps mtimes, .snakemake and the DVC cache
+    before = _outputs(clone)
+    quick = clone / QUICK
+    cfg = yaml.safe_load(quick.read_text())
+    old = cfg["studies"]["prior"]["delta"]
+    new_delta = 3.0e-3
+    assert new_delta not in old
+    cfg["studies"]["prior"]["delta"] = [new_delta]
+    quick.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    status = _status(clone)
+    assert "datasets" in status and QUICK in json.dumps(status["datasets"])
+    _timed(["dvc", "repro"], clone, timings, "dvc_repro_after_param_change")
+    assert _status(clone) == {}
+    after = _outputs(clone)
+    tag = f"/d{new_delta:g}_s"
+    added = sorted(set(after) - set(before))
+    assert added and all(tag in p or not p.startswith(("data/", "results/recon/", "results/eval/"))
+                         for p in added), added
+    for rel, (mtime, sha) in before.items():
+        if rel.startswith(("data/", "results/recon/", "results/sensitivity/")):
+            assert after[rel] == (mtime, sha), f"{rel} was rebuilt although its inputs did not change"
+    assert any(p.startswith("results/recon/") for p in added)
+    diff = json.loads(_run(["dvc", "metrics", "diff", "--json"], clone).stdout)
+    changed = diff.get("diff", diff).get("results/metrics.json", {})
+    assert any(".prior." in key or key.startswith("rel_l2.prior") for key in changed), changed
+    params = _run(["dvc", "params", "diff"], clone).stdout
+    assert "studies.prior.delta" in params
+
+
+@_workflow_test
+def test_tampering_is_named_by_audit(pushed_and_pulled, tmp_path):
+    clone = tmp_path / "tampered"
+    shutil.copytree(pushed_and_pulled, clone, symlinks=True)
+    tables = sorted((clone / "results/tables").glob("*.csv"))
+    # a dataset in the lineage of some table or figure
+    lineage = {}
+    for art in tables + sorted((clone / "results/figures").glob("*.png")):
+        out = io.StringIO()
+        audit_tree(art.relative_to(clone), clone, out=out)
+        for line in out.getvalue().splitlines():
+            words = line.replace("└─", " ").split()
+            if words and words[0].startswith("data/") and words[0].endswith(".npz"):
+                lineage.setdefault(words[0], art.relative_to(clone))
+    assert lineage, "no table or figure traces back to a dataset"
+    dataset, artifact = next(iter(sorted(lineage.items())))
+    raw = bytearray((clone / dataset).read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    (clone / dataset).write_bytes(bytes(raw))
+    for target in (dataset, str(artifact)):
+        res = _run([sys.executable, "-m", "discrete_eit", "audit", target], clone, check=False)
+        assert res.returncode == 1 and f"AUDIT FAILED: {dataset}" in res.stderr, (target, res.stderr)
+    assert "data" in json.dumps(_status(clone))
+    # a number edited in a table
+    errors = clone / "results/tables/errors.csv"
+    lines = errors.read_text().splitlines()
+    header, row = lines[0].split(","), lines[1].split(",")
+    col = header.index("rel_l2")
+    row[col] = "0.5" if row[col] != "0.5" else "0.25"
+    errors.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
+    res = _run([sys.executable, "-m", "discrete_eit", "audit", "results/tables/errors.csv"], clone,
+               check=False)
+    assert res.returncode == 1 and "AUDIT FAILED: results/tables/errors.csv" in res.stderr, res.stderr

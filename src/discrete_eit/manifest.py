@@ -81,10 +81,11 @@ def canonical_sha256(obj: Any) -> str:
 
 def config_record(config_files: Sequence[str | Path],
                   effective_config: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The ``config`` entry: files in merge order, the merged config and its canonical hash.
+    """The ``config`` entry: files in merge order, the effective config and its canonical hash.
 
-    ``effective_config`` defaults to the files merged with :func:`merge_config`; pass the dict
-    Snakemake actually used to record that instead (it also holds the schema defaults).
+    ``merged_sha256`` hashes the files merged with :func:`merge_config`; ``effective`` (hashed as
+    ``sha256``) is ``effective_config`` if given — the dict Snakemake actually used, with the
+    schema defaults and any ``--config`` overrides — else the merged files.
     """
     import yaml
 
@@ -101,7 +102,8 @@ def config_record(config_files: Sequence[str | Path],
         files.append({"path": path, "sha256": sha256_file(p)})
     effective = dict(effective_config) if effective_config is not None else merged
     effective = json.loads(json.dumps(effective, default=str))  # plain JSON types only
-    return {"files": files, "effective": effective, "sha256": canonical_sha256(effective)}
+    return {"files": files, "merged_sha256": canonical_sha256(merged), "effective": effective,
+            "sha256": canonical_sha256(effective)}
 
 
 # ---- git, packages, platform -----------------------------------------------------------------
