@@ -1,0 +1,51 @@
+# discrete-eit: the paper's experiment grid end to end (docs/workflow.md).
+#
+#   snakemake --cores 2                                   # default grid (config/config.yaml)
+#   snakemake --cores 2 --configfile config/quick.yaml    # a few minutes (CI, tests)
+#   snakemake --report report.html                        # figures + tables with captions
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+check_registries(config)
+check_figure_cells(config)
+
+CELLS, NOT_APPLICABLE = expand_cells(config)
+
+
+wildcard_constraints:
+    profile=r"[a-z][a-z0-9_]*",
+    pset=r"[a-z][a-z0-9_]*",
+    n=r"[1-9][0-9]*",
+    delta=r"[0-9][0-9.e+-]*",
+    seed=r"[0-9]+",
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/reconstruct_nn.smk"
+include: "workflow/rules/reconstruct_nn_fast.smk"
+include: "workflow/rules/reconstruct_ols.smk"
+include: "workflow/rules/reconstruct_cm.smk"
+include: "workflow/rules/sensitivity.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figure_layouts.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/provenance.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        ALL_TABLES,
+        ALL_FIGURES,
+        "results/claims.md",
+        "results/provenance.json",

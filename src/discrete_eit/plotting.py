@@ -1,0 +1,363 @@
+"""Figures: conductivities drawn on the lattice edges, error maps, loss curves, Fig 1.
+
+A figure is described by a *layout*: rows of panels, each panel a JSON-able dict naming its kind
+and the files it shows (so the workflow can derive a rule's inputs from the same description).
+:func:`render_layout` loads the files, shares one linear colour scale among all conductivity
+panels and one logarithmic scale among all error panels of the figure, and draws.
+
+Panel kinds
+-----------
+``truth``      ``data``: the true γ of a dataset.
+``gamma``      ``recon``: a reconstruction γ̂.
+``error``      ``recon``, ``data``: pointwise relative error ``|γ̂_e − γ_e| / γ_e``.
+``rms_error``  ``recons``, ``datas``: RMS over noise seeds of the pointwise relative error.
+``std``        ``sens``, ``delta``: predicted relative std ``δ·std_e/γ_e`` (MATH.md §7).
+``loss``       ``curves``: list of ``{label, recon}``: training loss vs iteration.
+``completion`` ``table``: completion-error CSV (Fig 9): block error vs δ.
+``text``       ``text``: a message (e.g. "not applicable").
+Every panel may carry ``title`` and ``mark`` (edge indices outlined, e.g. a fixed edge).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.colors import LogNorm, Normalize  # noqa: E402
+
+from .lattice import Lattice  # noqa: E402
+
+GAMMA_CMAP = "viridis"
+ERROR_CMAP = "magma_r"
+ERROR_FLOOR = 1e-16
+ERROR_CAP = 1e2
+"""Error colour scales stop at this value (a blown-up Curtis–Morrow must not hide the rest)."""
+LATTICE_KINDS = ("truth", "gamma", "error", "rms_error", "std")
+ERROR_KINDS = ("error", "rms_error", "std")
+
+
+# ---- drawing primitives ----------------------------------------------------------------------
+def edge_segments(lattice: Lattice) -> np.ndarray:
+    """(2n(n+1), 2, 2) segment end points ``(x, y) = (column, row)`` of every edge, γ order."""
+    pts = lattice.node_points[lattice.edges]  # (E, 2, (r, c))
+    return pts[..., ::-1].astype(float)
+
+
+def draw_edges(ax, lattice: Lattice, values: np.ndarray, norm, cmap: str, mark: Sequence[int] = (),
+               linewidth: float | None = None):
+    """Draw γ-like ``values`` as coloured lattice edges on ``ax``; returns the collection.
+
+    Non-finite values are drawn in light grey. Row r grows downward (MATH.md §1).
+    """
+    n = lattice.n
+    lw = linewidth if linewidth is not None else max(1.5, 28.0 / (n + 1))
+    values = np.asarray(values, dtype=float)
+    seg = edge_segments(lattice)
+    finite = np.isfinite(values)
+    if isinstance(norm, LogNorm):  # exact zeros (and tiny values) take the lowest colour
+        values = np.where(finite, np.maximum(values, norm.vmin), values)
+    if (~finite).any():
+        ax.add_collection(LineCollection(seg[~finite], colors="0.85", linewidths=lw, capstyle="butt"))
+    lc = LineCollection(seg[finite], cmap=cmap, norm=norm, linewidths=lw, capstyle="butt")
+    lc.set_array(values[finite])
+    ax.add_collection(lc)
+    if len(mark):
+        ax.add_collection(LineCollection(seg[np.asarray(mark, dtype=int)], colors="red",
+                                         linewidths=lw * 0.35, linestyles="-"))
+    interior = lattice.node_points[lattice.n_boundary:]
+    ax.plot(interior[:, 1], interior[:, 0], "o", ms=max(0.8, 6.0 / (n + 1) ** 0.7), color="0.25")
+    ax.set_xlim(-0.5, n + 1.5)
+    ax.set_ylim(n + 1.5, -0.5)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return lc
+
+
+def lattice_from_edges(n_edges: int) -> Lattice:
+    """The lattice with ``n_edges = 2n(n+1)`` edges."""
+    n = int(round((math.sqrt(1 + 2 * n_edges) - 1) / 2))
+    if 2 * n * (n + 1) != n_edges:
+        raise ValueError(f"{n_edges} is not 2n(n+1) for any n")
+    return Lattice(n)
+
+
+def pointwise_error(gamma_hat: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """``|γ̂ − γ| / γ`` per edge (NaN where γ̂ is not finite)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.abs(np.asarray(gamma_hat, float) - gamma) / gamma
+
+
+def log_norm(arrays: Sequence[np.ndarray], decades: float = 8.0) -> LogNorm:
+    """One LogNorm for all arrays: top = largest finite value, at most ``decades`` below it."""
+    vals = np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.array([1.0])
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    if vals.size == 0:
+        return LogNorm(1e-3, 1.0)
+    vmax = min(float(vals.max()), ERROR_CAP)
+    vmin = max(float(vals.min()), vmax * 10.0 ** (-decades), ERROR_FLOOR)
+    if vmin >= vmax:
+        vmin = vmax / 10.0
+    return LogNorm(vmin, vmax)
+
+
+def linear_norm(arrays: Sequence[np.ndarray]) -> Normalize:
+    """One linear norm over the finite values of all arrays; wild values are clipped at the
+    range of the first array (the truth when present), widened by 50%."""
+    if not arrays:
+        return Normalize(0.0, 1.0)
+    ref = np.asarray(arrays[0], float)
+    ref = ref[np.isfinite(ref)]
+    lo, hi = (float(ref.min()), float(ref.max())) if ref.size else (0.0, 1.0)
+    vals = np.concatenate([np.ravel(a) for a in arrays])
+    vals = vals[np.isfinite(vals)]
+    span = max(hi - lo, 1e-12)
+    lo = max(float(vals.min()), lo - 0.5 * span)
+    hi = min(float(vals.max()), hi + 0.5 * span)
+    return Normalize(lo, hi if hi > lo else lo + 1.0)
+
+
+# ---- layouts ---------------------------------------------------------------------------------
+Loader = Callable[[str], dict[str, np.ndarray]]
+
+
+def _npz_loader(path: str) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def layout_inputs(layout: dict[str, Any]) -> list[str]:
+    """Every file a layout reads (for a rule's ``input:``), in a stable order without repeats."""
+    seen: dict[str, None] = {}
+    for row in layout["rows"]:
+        for p in row["panels"]:
+            for key in ("data", "recon", "sens", "table"):
+                if key in p:
+                    seen.setdefault(p[key], None)
+            for key in ("recons", "datas"):
+                for path in p.get(key, []):
+                    seen.setdefault(path, None)
+            for c in p.get("curves", []):
+                seen.setdefault(c["recon"], None)
+                if "sidecar" in c:
+                    seen.setdefault(c["sidecar"], None)
+    return list(seen)
+
+
+def panel_values(panel: dict[str, Any], load: Loader) -> tuple[Lattice, np.ndarray] | None:
+    """(lattice, values) of a lattice panel."""
+    kind = panel["kind"]
+    if kind == "truth":
+        d = load(panel["data"])
+        return Lattice(int(d["n"])), d["gamma_true"]
+    if kind == "gamma":
+        g = load(panel["recon"])["gamma"]
+        return lattice_from_edges(g.size), g
+    if kind == "error":
+        d = load(panel["data"])
+        return Lattice(int(d["n"])), pointwise_error(load(panel["recon"])["gamma"], d["gamma_true"])
+    if kind == "rms_error":
+        errs = []
+        for rp, dp in zip(panel["recons"], panel["datas"], strict=True):
+            d = load(dp)
+            errs.append(pointwise_error(load(rp)["gamma"], d["gamma_true"]))
+        return Lattice(int(d["n"])), np.sqrt(np.mean(np.square(errs), axis=0))
+    if kind == "std":
+        s = load(panel["sens"])
+        gamma = s["gamma_linearised"]
+        return lattice_from_edges(gamma.size), float(panel["delta"]) * s["std_per_delta"] / gamma
+    return None
+
+
+def render_layout(layout: dict[str, Any], load: Loader = _npz_loader,
+                  history: Callable[[str], tuple[np.ndarray, np.ndarray]] | None = None):
+    """Draw a layout (see the module docstring); returns the matplotlib Figure.
+
+    ``history(recon_path) -> (iterations, loss)`` supplies loss curves (``loss`` panels).
+    """
+    rows = layout["rows"]
+    ncols = max(len(r["panels"]) for r in rows)
+    size = layout.get("panel_size", 2.3)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(size * ncols + 1.4, size * len(rows) + 0.6),
+                             squeeze=False)
+    values: dict[tuple[int, int], tuple[Lattice, np.ndarray]] = {}
+    for i, row in enumerate(rows):
+        for j, p in enumerate(row["panels"]):
+            if p["kind"] in LATTICE_KINDS:
+                values[i, j] = panel_values(p, load)
+
+    def kind(i, j):
+        return rows[i]["panels"][j]["kind"]
+
+    gamma_vals = [v for (i, j), (_, v) in values.items() if kind(i, j) == "truth"]
+    gamma_vals += [v for (i, j), (_, v) in values.items() if kind(i, j) == "gamma"]
+    gnorm = linear_norm(gamma_vals) if gamma_vals else None
+    decades = layout.get("error_decades", 8.0)
+    per_row = layout.get("error_scale", "figure") == "row"
+    enorms: dict[int, LogNorm] = {}
+    all_err = [v for (i, j), (_, v) in values.items() if kind(i, j) in ERROR_KINDS]
+    for i in range(len(rows)):
+        row_err = [v for (r, j), (_, v) in values.items() if r == i and kind(r, j) in ERROR_KINDS]
+        if row_err:
+            enorms[i] = log_norm(row_err if per_row else all_err, decades)
+    gmap, emaps = None, {}
+    for i, row in enumerate(rows):
+        for j in range(ncols):
+            ax = axes[i, j]
+            if j >= len(row["panels"]):
+                ax.axis("off")
+                continue
+            p = row["panels"][j]
+            k = p["kind"]
+            if k in LATTICE_KINDS:
+                lattice, v = values[i, j]
+                if k in ERROR_KINDS and not np.isfinite(v).any():
+                    ax.axis("off")
+                    ax.text(0.5, 0.5, p.get("empty_text", "no prediction\n(Jacobian rank deficient)"),
+                            ha="center", va="center", fontsize=9, transform=ax.transAxes)
+                elif k in ERROR_KINDS:
+                    emaps[i] = draw_edges(ax, lattice, v, enorms[i], ERROR_CMAP, p.get("mark", ()))
+                else:
+                    gmap = draw_edges(ax, lattice, v, gnorm, GAMMA_CMAP, p.get("mark", ()))
+            elif k == "loss":
+                _draw_loss(ax, p, history)
+            elif k == "completion":
+                _draw_completion(ax, p)
+            elif k == "text":
+                ax.axis("off")
+                ax.text(0.5, 0.5, p["text"], ha="center", va="center", wrap=True, fontsize=9,
+                        transform=ax.transAxes)
+            ax.set_title(p.get("title", ""), fontsize=9)
+    plot_first = any(r["panels"] and r["panels"][0]["kind"] in ("loss", "completion") for r in rows)
+    fig.subplots_adjust(left=0.1 if plot_first else 0.05, right=0.82,
+                        top=0.9 if layout.get("title") else 0.95, bottom=0.05, wspace=0.25, hspace=0.35)
+    for i, row in enumerate(rows):
+        if row.get("label"):
+            pos = axes[i, 0].get_position()
+            fig.text(0.008, pos.y0 + pos.height / 2, row["label"], rotation=90, ha="left", va="center",
+                     fontsize=10)
+    label = layout.get("error_label", "relative error |γ̂−γ|/γ")
+    if per_row:
+        for i, m in emaps.items():
+            pos = axes[i, 0].get_position()
+            cax = fig.add_axes([0.835, pos.y0 + 0.1 * pos.height, 0.012, 0.8 * pos.height])
+            fig.colorbar(m, cax=cax).ax.tick_params(labelsize=7)
+        if emaps:
+            fig.text(0.885, 0.5, label + " (per row)", rotation=90, va="center", fontsize=8)
+    elif emaps:
+        cax = fig.add_axes([0.835, 0.1, 0.012, 0.75])
+        fig.colorbar(next(iter(emaps.values())), cax=cax, label=label)
+    if gmap is not None:
+        cax = fig.add_axes([0.915, 0.1, 0.012, 0.75])
+        fig.colorbar(gmap, cax=cax, label="conductivity γ")
+    if layout.get("title"):
+        fig.suptitle(layout["title"], fontsize=11)
+    return fig
+
+
+def _draw_loss(ax, panel: dict[str, Any], history) -> None:
+    for c in panel["curves"]:
+        it, loss = history(c["recon"])
+        ok = np.isfinite(loss) & (loss > 0)
+        ax.loglog(np.maximum(it[ok], 1), loss[ok], label=c["label"], lw=1.2, ls=c.get("ls", "-"))
+    ax.set_xlabel("iteration", fontsize=8)
+    ax.set_ylabel("loss ℓ", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, frameon=False)
+
+
+def _draw_completion(ax, panel: dict[str, Any]) -> None:
+    import pandas as pd
+
+    df = pd.read_csv(panel["table"])
+    df = df[(df["delta"] > 0) & (df["set"] == panel.get("set", "last3n"))]
+    for n, g in df.groupby("n"):
+        g = g.sort_values("delta")
+        err = np.vstack([g["block_error_median"] - g["block_error_min"],
+                         g["block_error_max"] - g["block_error_median"]])
+        ax.errorbar(g["delta"], g["block_error_median"], yerr=err, marker="o", ms=3, lw=1.2,
+                    capsize=2, label=f"n = {n}")
+    if not df.empty:
+        d = np.array([df["delta"].min(), df["delta"].max()])
+        ax.loglog(d, d, "k--", lw=0.8, label="δ")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("noise level δ", fontsize=8)
+    ax.set_ylabel("rel. error of the N×N block", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, frameon=False)
+
+
+# ---- Fig 1 -----------------------------------------------------------------------------------
+def figure_lattice_and_pattern(n: int, pattern: np.ndarray, pattern_name: str = "sigma0"):
+    """Fig 1: (a) the lattice with its boundary numbering; (b) a partial set's 4n×4n pattern."""
+    lattice = Lattice(n)
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10.5, 5.0))
+    seg = edge_segments(lattice)
+    ax.add_collection(LineCollection(seg, colors="0.35", linewidths=1.5))
+    bp = lattice.boundary_points
+    interior = lattice.node_points[lattice.n_boundary:]
+    ax.plot(interior[:, 1], interior[:, 0], "o", color="0.2", ms=5)
+    ax.plot(bp[:, 1], bp[:, 0], "s", color="tab:blue", ms=6)
+    for t, (r, c) in enumerate(bp):
+        dr, dc = (-0.32 if r == 0 else 0.32 if r == n + 1 else 0.0), (
+            -0.38 if c == 0 else 0.38 if c == n + 1 else 0.0)
+        ax.text(c + dc, r + dr, f"{lattice.boundary_labels[t]}\n({t + 1})", ha="center", va="center",
+                fontsize=7, color="tab:blue")
+    ax.set_xlim(-0.9, n + 1.9)
+    ax.set_ylim(n + 1.9, -0.9)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(f"(a) {n}×{n} lattice: boundary nodes in DtN order (clockwise from N1)", fontsize=9)
+    m = 4 * n
+    bx.imshow(np.asarray(pattern, bool), cmap="Greys", vmin=0, vmax=1.6, interpolation="nearest")
+    for k in range(1, 4):
+        bx.axhline(k * n - 0.5, color="tab:blue", lw=0.8)
+        bx.axvline(k * n - 0.5, color="tab:blue", lw=0.8)
+    ticks = [n * k + (n - 1) / 2 for k in range(4)]
+    bx.set_xticks(ticks, ["N", "E", "S", "W"])
+    bx.set_yticks(ticks, ["N", "E", "S", "W"])
+    bx.set_xlim(-0.5, m - 0.5)
+    bx.set_ylim(m - 0.5, -0.5)
+    count = int(np.asarray(pattern, bool).sum())
+    bx.set_title(f"(b) `{pattern_name}` in the {m}×{m} DtN matrix: {count} = 2n(n+1) entries",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, png: str | Path, pdf: str | Path | None = None, dpi: int = 150) -> None:
+    """Save PNG (+ PDF) atomically-enough: matplotlib writes to a temp name we then rename."""
+    import os
+
+    for path, kwargs in ((png, {"dpi": dpi}), (pdf, {})):
+        if path is None:
+            continue
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+        fig.savefig(tmp, metadata=_fixed_metadata(path.suffix), **kwargs)
+        os.replace(tmp, path)
+    plt.close(fig)
+
+
+def _fixed_metadata(suffix: str) -> dict[str, Any]:
+    """Metadata without timestamps so that equal figures give equal bytes."""
+    if suffix == ".pdf":
+        return {"CreationDate": None, "ModDate": None, "Producer": "discrete-eit"}
+    if suffix == ".png":
+        return {"Software": "discrete-eit"}
+    return {}

@@ -1,0 +1,310 @@
+"""Result tables of the workflow: error table, per-cell summaries, Table 1, speed and more.
+
+Pure functions from plain records (dicts, arrays) to :class:`pandas.DataFrame`, plus writers for
+CSV and Markdown. The workflow scripts (``workflow/scripts/*.py``) only load files and call
+these; the unit tests exercise them on synthetic records.
+
+Key columns of every per-run table: ``profile, n, set, delta, seed, run, method``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+KEYS = ["profile", "n", "set", "delta", "seed", "run", "method"]
+CELL_KEYS = [k for k in KEYS if k != "seed"]
+METRICS = ["rel_l2", "max_rel", "centre", "boundary", "dtn_residual"]
+"""Error metrics (MATH.md §8): relative ℓ², max relative edge error, centre / boundary-ring
+relative ℓ² errors, relative DtN residual."""
+
+_METRIC_SOURCE = {"rel_l2": "relative_l2_error", "max_rel": "max_relative_error",
+                  "centre": "centre_error", "boundary": "boundary_error",
+                  "dtn_residual": "dtn_residual"}
+
+STATUS_OK = "ok"
+STATUS_INVALID = "invalid"
+"""γ̂ has non-finite or non-positive entries (e.g. Curtis–Morrow on noisy data)."""
+STATUS_NA = "not_applicable"
+"""The method cannot run on this partial set (e.g. Curtis–Morrow when Λ is not determined)."""
+
+
+def _num(value: Any) -> float:
+    """A metric value as float (None / missing → NaN)."""
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def iterations_of(info: Mapping[str, Any]) -> float:
+    """Iteration count of a method's sidecar ``info`` (NaN when the method has none, e.g. CM)."""
+    for key in ("iterations", "n_iterations", "steps", "iteration"):
+        if key in info and info[key] is not None:
+            return _num(info[key])
+    return math.nan
+
+
+def error_row(cell: Mapping[str, Any], metrics: Mapping[str, Any] | None,
+              sidecar: Mapping[str, Any] | None, gamma_valid: bool | None = None) -> dict[str, Any]:
+    """One row of the error table.
+
+    cell : the keys ``profile, n, set, delta, seed, run, method`` (and optionally ``study``).
+    metrics : the JSON of ``discrete-eit evaluate`` (None when the method does not apply).
+    sidecar : the reconstruction's provenance sidecar (``info``, ``wall_time_s``, ``batch_size``).
+    gamma_valid : whether γ̂ is finite and positive (None: infer from the DtN residual).
+    """
+    row: dict[str, Any] = {k: cell[k] for k in KEYS}
+    row["study"] = cell.get("study", "")
+    if metrics is None:
+        row.update({m: math.nan for m in METRICS}, iterations=math.nan, wall_time_s=math.nan,
+                   batch_size=math.nan, stop_reason="", status=STATUS_NA)
+        return row
+    for col, src in _METRIC_SOURCE.items():
+        row[col] = _num(metrics.get(src))
+    info = dict((sidecar or {}).get("info") or {})
+    row["iterations"] = iterations_of(info)
+    row["wall_time_s"] = _num((sidecar or {}).get("wall_time_s"))
+    row["batch_size"] = _num((sidecar or {}).get("batch_size", 1))
+    row["stop_reason"] = str(info.get("stop_reason", info.get("stop", "")) or "")
+    if gamma_valid is None:
+        gamma_valid = math.isfinite(row["dtn_residual"])
+    row["status"] = STATUS_OK if gamma_valid else STATUS_INVALID
+    return row
+
+
+def build_error_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """The error table (Table E), one row per (n, δ, seed, set, profile, run), sorted."""
+    df = pd.DataFrame(list(rows))
+    if df.empty:
+        return pd.DataFrame(columns=[*KEYS, "study", *METRICS, "iterations", "wall_time_s",
+                                     "batch_size", "stop_reason", "status"])
+    df["n"] = df["n"].astype(int)
+    df["seed"] = df["seed"].astype(int)
+    df["delta"] = df["delta"].astype(float)
+    cols = [*KEYS, "study", *METRICS, "iterations", "wall_time_s", "batch_size", "stop_reason", "status"]
+    df = df[cols].sort_values(["profile", "n", "set", "delta", "seed", "run"], kind="stable")
+    return df.reset_index(drop=True)
+
+
+def summarise_errors(df: pd.DataFrame) -> pd.DataFrame:
+    """Per cell (all keys but the seed): median and spread over the noise seeds.
+
+    For every metric: ``<m>_median``, ``<m>_min``, ``<m>_max``; ``n_seeds`` (rows), ``n_ok``
+    (rows with a valid γ̂). Medians are taken over all rows (invalid γ̂ counts with its error,
+    NaN metrics are skipped); a cell where the method does not apply keeps NaN.
+    """
+    cols = [*METRICS, "iterations", "wall_time_s"]
+    out = []
+    for key, grp in df.groupby(CELL_KEYS, sort=True, dropna=False):
+        row = dict(zip(CELL_KEYS, key, strict=True))
+        row["n_seeds"] = len(grp)
+        row["n_ok"] = int((grp["status"] == STATUS_OK).sum())
+        for c in cols:
+            vals = pd.to_numeric(grp[c], errors="coerce").to_numpy(dtype=float)
+            vals = vals[~np.isnan(vals)]
+            row[f"{c}_median"] = float(np.median(vals)) if vals.size else math.nan
+            if c in METRICS:
+                row[f"{c}_min"] = float(vals.min()) if vals.size else math.nan
+                row[f"{c}_max"] = float(vals.max()) if vals.size else math.nan
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def speed_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Wall time and iterations per (method, run, n): median over every dataset of that size."""
+    ok = df[df["status"] != STATUS_NA]
+    g = ok.groupby(["method", "run", "n"], sort=True)
+    out = g.agg(datasets=("rel_l2", "size"), wall_time_s_median=("wall_time_s", "median"),
+                wall_time_s_max=("wall_time_s", "max"), iterations_median=("iterations", "median"),
+                iterations_max=("iterations", "max"), batch_size_median=("batch_size", "median"))
+    return out.reset_index()
+
+
+# ---- training histories (Fig 3) --------------------------------------------------------------
+def history_columns(info: Mapping[str, Any], history: np.ndarray) -> dict[str, np.ndarray]:
+    """Named columns of a method's ``history`` array (its sidecar lists ``history_columns``)."""
+    history = np.atleast_2d(np.asarray(history, dtype=float))
+    names = list(info.get("history_columns") or [])
+    if not names:
+        names = ["iteration", "loss"] + [f"col{i}" for i in range(2, history.shape[1])]
+    return {name: history[:, i] for i, name in enumerate(names[: history.shape[1]])}
+
+
+TRAINING_COLUMNS = [*KEYS, "final_loss", "min_loss", "iterations", "iter_to_plateau", "decades", "drop_ratio"]
+
+
+def training_row(cell: Mapping[str, Any], info: Mapping[str, Any], history: np.ndarray) -> dict[str, Any]:
+    """Loss-curve summary of one NN training run (claims of Fig 3).
+
+    ``final_loss`` (last recorded loss), ``min_loss``, ``iterations`` (last recorded iteration),
+    ``iter_to_plateau`` (first recorded iteration whose loss is within a factor 2 of the final
+    loss: a robust "reached its steady state" time), ``decades`` (log10 of first / final loss)
+    and ``drop_ratio`` (max over the run of loss / running minimum: 1 for a monotone loss).
+    """
+    cols = history_columns(info, history)
+    it = cols.get("iteration", np.arange(len(history), dtype=float))
+    loss = cols.get("loss")
+    row = {k: cell[k] for k in KEYS}
+    if loss is None or loss.size == 0:
+        return {**row, "final_loss": math.nan, "min_loss": math.nan, "iterations": math.nan,
+                "iter_to_plateau": math.nan, "decades": math.nan, "drop_ratio": math.nan}
+    good = np.isfinite(loss)
+    it, loss = it[good], loss[good]
+    final = float(loss[-1])
+    reach = np.nonzero(loss <= 2.0 * final)[0]
+    run_min = np.minimum.accumulate(loss)
+    return {**row, "final_loss": final, "min_loss": float(loss.min()), "iterations": float(it[-1]),
+            "iter_to_plateau": float(it[reach[0]]) if reach.size else math.nan,
+            "decades": float(np.log10(loss[0] / final)) if final > 0 else math.inf,
+            "drop_ratio": float(np.max(loss / run_min))}
+
+
+# ---- completion error (Fig 9) ----------------------------------------------------------------
+def block_error(completed: np.ndarray, exact: np.ndarray, n: int) -> float:
+    """Relative Frobenius error of the leading n×n (N×N) block of a completed Λ."""
+    a, b = completed[:n, :n], exact[:n, :n]
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def completion_summary(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Per (profile, n, set, δ): median / min / max of the block error over seeds, and / δ."""
+    df = pd.DataFrame(list(rows))
+    if df.empty:
+        return df
+    g = df.groupby(["profile", "n", "set", "delta"], sort=True)["block_error"]
+    out = g.agg(block_error_median="median", block_error_min="min", block_error_max="max",
+                seeds="size").reset_index()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["ratio_to_delta"] = np.where(out["delta"] > 0, out["block_error_median"] / out["delta"],
+                                         math.nan)
+    return out
+
+
+# ---- sensitivity (Fig 12, Table 1) -----------------------------------------------------------
+def sensitivity_row(profile: str, n: int, pset: str, info: Mapping[str, Any]) -> dict[str, Any]:
+    """Rank and predicted relative std per unit δ of one (profile, n, set) (from the sidecar)."""
+    return {"profile": profile, "n": int(n), "set": pset, "rank": int(info["rank"]),
+            "n_params": int(info["n_params"]), "full_rank": bool(info["full_rank"]),
+            "rank_deficiency": int(info["n_params"]) - int(info["rank"]),
+            "max_rel_std_per_delta": _num(info.get("max_relative_std_per_delta")),
+            "median_rel_std_per_delta": _num(info.get("median_relative_std_per_delta"))}
+
+
+def table1_row(pset: str, delta: float, gamma_true: np.ndarray, std_per_delta: np.ndarray,
+               errors: list[np.ndarray], rank: int, n_params: int, run: str = "nn") -> dict[str, Any]:
+    """Table 1: measured pointwise error at small δ vs the linearised prediction, one set.
+
+    errors : γ̂ − γ per noise seed. The measured norm is the RMS over seeds of ‖γ̂ − γ‖₂; the
+    predicted norm is δ·sqrt(Σ_e std_e²) (the RMS of ‖dγ‖₂ under the linearised model). Both
+    are also reported relative to ‖γ‖₂. ``shape_corr`` is the Pearson correlation over edges of
+    the RMS pointwise error and the predicted std (1 = same shape).
+    """
+    e = np.asarray(errors, dtype=float)
+    norm_g = float(np.linalg.norm(gamma_true))
+    measured = float(np.sqrt(np.mean(np.sum(e ** 2, axis=1)))) if e.size else math.nan
+    full_rank = rank == n_params and np.all(np.isfinite(std_per_delta))
+    predicted = float(delta * np.sqrt(np.sum(std_per_delta ** 2))) if full_rank else math.nan
+    rms_pointwise = np.sqrt(np.mean(e ** 2, axis=0)) if e.size else np.full_like(gamma_true, np.nan)
+    if full_rank and e.size and np.std(rms_pointwise) > 0:
+        corr = float(np.corrcoef(rms_pointwise, std_per_delta)[0, 1])
+    else:
+        corr = math.nan
+    return {"set": pset, "run": run, "delta": float(delta), "seeds": int(e.shape[0]) if e.size else 0,
+            "rank": int(rank), "n_params": int(n_params), "full_rank": bool(full_rank),
+            "err_measured": measured, "err_predicted": predicted,
+            "rel_err_measured": measured / norm_g, "rel_err_predicted": predicted / norm_g,
+            "ratio": measured / predicted if full_rank and predicted > 0 else math.nan,
+            "shape_corr": corr}
+
+
+# ---- writers ---------------------------------------------------------------------------------
+def _fmt(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if math.isnan(v):
+            return "–"
+        if v == 0:
+            return "0"
+        if v.is_integer() and abs(v) < 1e6:
+            return str(int(v))
+        return f"{v:.3g}"
+    return str(value)
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """A GitHub Markdown table (3 significant digits, NaN as an en dash)."""
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(df: pd.DataFrame, csv_path: str | Path, md_path: str | Path | None = None,
+                title: str | None = None, note: str | None = None) -> None:
+    """Write ``df`` as CSV (full precision, round-trips) and optionally as Markdown."""
+    from .io import atomic_write_bytes
+
+    atomic_write_bytes(csv_path, df.to_csv(index=False, float_format="%.17g").encode())
+    if md_path is not None:
+        text = (f"# {title}\n\n" if title else "") + (f"{note}\n\n" if note else "") + to_markdown(df)
+        atomic_write_bytes(md_path, text.encode())
+
+
+# ---- regional errors (Figs 6, 11) ------------------------------------------------------------
+QUADRANTS = ("NW", "NE", "SE", "SW")
+
+
+def edge_neighbours(lattice, edges: Sequence[int]) -> np.ndarray:
+    """Indices of the edges sharing a node with any of ``edges`` (excluding ``edges``)."""
+    edges = np.asarray(list(edges), dtype=int)
+    if edges.size == 0:
+        return edges
+    nodes = np.unique(lattice.edges[edges])
+    touch = np.isin(lattice.edges, nodes).any(axis=1)
+    touch[edges] = False
+    return np.nonzero(touch)[0]
+
+
+def quadrant_masks(lattice) -> dict[str, np.ndarray]:
+    """Edges by quadrant of their midpoint (midpoints on a centre line belong to both sides)."""
+    c = (lattice.n + 1) / 2
+    r, col = lattice.edge_midpoints[:, 0], lattice.edge_midpoints[:, 1]
+    north, south, west, east = r <= c, r >= c, col <= c, col >= c
+    return {"NW": north & west, "NE": north & east, "SE": south & east, "SW": south & west}
+
+
+def region_row(cell: Mapping[str, Any], lattice, gamma_hat: np.ndarray, gamma: np.ndarray,
+               fixed: Sequence[int] = ()) -> dict[str, Any]:
+    """Regional relative ℓ² errors of one reconstruction: quadrants, a fixed edge, its neighbours."""
+    row = {k: cell[k] for k in KEYS}
+
+    def rel(mask) -> float:
+        if not np.any(mask):
+            return math.nan
+        with np.errstate(invalid="ignore", over="ignore"):
+            return float(np.linalg.norm(gamma_hat[mask] - gamma[mask]) / np.linalg.norm(gamma[mask]))
+
+    for q, m in quadrant_masks(lattice).items():
+        row[f"err_{q}"] = rel(m)
+    fixed = [int(e) for e in fixed]
+    row["err_fixed"] = rel(np.isin(np.arange(lattice.n_edges), fixed)) if fixed else math.nan
+    nb = edge_neighbours(lattice, fixed)
+    row["err_neighbours"] = rel(np.isin(np.arange(lattice.n_edges), nb)) if nb.size else math.nan
+    centre = ~lattice.boundary_ring
+    if fixed:
+        centre &= ~np.isin(np.arange(lattice.n_edges), np.concatenate([fixed, nb]))
+    row["err_centre"] = rel(centre)
+    return row

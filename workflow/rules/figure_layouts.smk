@@ -1,0 +1,110 @@
+# Figure layouts (functions only; the figure rules are in figures.smk). A layout is rows of
+# panels naming the files they show (see discrete_eit.plotting); rule inputs derive from it.
+
+from discrete_eit.plotting import layout_inputs
+
+FIG = config["figures"]
+_P, _S, _WN = FIG["profile"], FIG["seed"], FIG["working_n"]
+_NN, _CM = FIG["nn_run"], FIG["cm_run"]
+_ST = config["studies"]
+
+
+def _seed(delta):
+    return 0 if float(delta) == 0 else _S
+
+
+def _d(n, pset, delta):
+    return data_path(_P, n, pset, delta, _seed(delta))
+
+
+def _r(run, n, pset, delta):
+    return recon_path(run, _P, n, pset, delta, _seed(delta))
+
+
+def _applies(run, n, pset):
+    return method_applies(config["runs"][run]["method"], pset, n)
+
+
+def _pair(run, n, pset, delta, label, mark=()):
+    """[γ̂, error] panels of one reconstruction (or a 'not applicable' note)."""
+    if not _applies(run, n, pset):
+        return [{"kind": "text", "title": f"{label}: γ̂",
+                 "text": f"{label}: not applicable\n(`{pset}` does not determine Λ)"},
+                {"kind": "text", "title": f"{label}: error", "text": ""}]
+    return [{"kind": "gamma", "recon": _r(run, n, pset, delta), "title": f"{label}: γ̂", "mark": list(mark)},
+            {"kind": "error", "recon": _r(run, n, pset, delta), "data": _d(n, pset, delta),
+             "title": f"{label}: |γ̂−γ|/γ", "mark": list(mark)}]
+
+
+def _truth(n, pset="full"):
+    return {"kind": "truth", "data": _d(n, pset, 0), "title": "true γ"}
+
+
+def _dlabel(delta):
+    return "exact" if float(delta) == 0 else f"δ = {float(delta):g}"
+
+
+def _compare(pset, study):
+    rows = []
+    for delta in FIG["compare_deltas"]:
+        rows.append({"label": _dlabel(delta),
+                     "panels": [_truth(_WN, pset)] + _pair(_CM, _WN, pset, delta, "CM")
+                     + _pair(_NN, _WN, pset, delta, "NN")})
+    return rows
+
+
+def figure_layouts():
+    L = {}
+    L["fig3a"] = {"title": "Fig 3a: NN training loss, exact data", "panel_size": 4.0, "rows": [
+        {"panels": [{"kind": "loss", "title": "exact data, full Λ",
+                     "curves": [{"label": f"n = {n}", "recon": _r(_NN, n, "full", 0)}
+                                for n in _ST["sizes"]["n"]]}]}]}
+    L["fig3b"] = {"title": f"Fig 3b: NN training loss at several noise levels (n = {_WN})",
+                  "panel_size": 4.0, "rows": [
+        {"panels": [{"kind": "loss", "title": "full Λ",
+                     "curves": [{"label": _dlabel(d), "recon": _r(_NN, _WN, "full", d)}
+                                for d in _ST["noise"]["delta"]]}]}]}
+    L["fig4"] = {"title": "Fig 4: NN reconstructions from exact data", "rows": [
+        {"label": f"n = {n}", "panels": [_truth(n)] + _pair(_NN, n, "full", 0, "NN")}
+        for n in _ST["sizes"]["n"]]}
+    L["fig5"] = {"title": f"Fig 5: NN reconstructions from noisy data (n = {_WN})", "rows": [
+        {"label": _dlabel(d), "panels": [_truth(_WN)] + _pair(_NN, _WN, "full", d, "NN")}
+        for d in FIG["noise_deltas"]]}
+    mark = fixed_edges(config)
+    L["fig6"] = {"title": f"Fig 6: NN with free vs fixed edge (n = {_WN}; fixed edge outlined red)",
+                 "rows": [{"label": _dlabel(d), "panels": _pair(_NN, _WN, "full", d, "free", mark)
+                           + _pair(FIG["fixed_run"], _WN, "full", d, "fixed", mark)}
+                          for d in _ST["prior"]["delta"]]}
+    L["fig7"] = {"title": f"Fig 7: full vs last3n data, NN (n = {_WN})", "error_scale": "row", "rows": [
+        {"label": _dlabel(d), "panels": [
+            {"kind": "loss", "title": "training loss", "curves": [
+                {"label": "full", "recon": _r(_NN, _WN, "full", d)},
+                {"label": "last3n", "recon": _r(_NN, _WN, "last3n", d), "ls": "--"}]}]
+            + _pair(_NN, _WN, "full", d, "full") + _pair(_NN, _WN, "last3n", d, "last3n")}
+        for d in FIG["compare_deltas"]]}
+    L["fig8"] = {"title": f"Fig 8: Curtis–Morrow vs NN, full data (n = {_WN})", "error_scale": "row",
+                 "rows": _compare("full", "noise")}
+    rows9 = _compare("last3n", "partial")
+    rows9[0]["panels"] = [{"kind": "completion", "table": "results/tables/completion.csv",
+                           "set": "last3n", "title": "completion error, N×N block"}] + rows9[0]["panels"]
+    for r in rows9[1:]:
+        r["panels"] = [{"kind": "text", "text": ""}] + r["panels"]
+    L["fig9"] = {"title": f"Fig 9: last3n — completion error; CM (after completion) vs NN (n = {_WN})",
+                 "error_scale": "row", "rows": rows9}
+    L["fig10"] = {"title": f"Fig 10: sigma0 (minimal set) — CM vs NN (n = {_WN})", "error_scale": "row",
+                  "rows": _compare("sigma0", "partial")}
+    L["fig11"] = {"title": f"Fig 11: last2n — CM vs NN (n = {_WN})", "error_scale": "row",
+                  "rows": _compare("last2n", "partial")}
+    sd = FIG["small_delta"]
+    rows12 = []
+    for pset in _ST["partial"]["sets"]:
+        seeds = _ST["partial"]["seeds"]
+        rows12.append({"label": pset, "panels": [
+            {"kind": "rms_error", "title": f"NN error (RMS over {len(seeds)} seeds)",
+             "recons": [recon_path(_NN, _P, _WN, pset, sd, s) for s in seeds],
+             "datas": [data_path(_P, _WN, pset, sd, s) for s in seeds]},
+            {"kind": "std", "title": "predicted std (Thm 6.2)", "sens": sens_path(_P, _WN, pset),
+             "delta": sd}]})
+    L["fig12"] = {"title": f"Fig 12: NN error vs linearised prediction (n = {_WN}, δ = {sd:g})",
+                  "error_label": "relative error / predicted relative std", "rows": rows12}
+    return L

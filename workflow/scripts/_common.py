@@ -1,0 +1,23 @@
+"""Helpers shared by the workflow scripts (run by Snakemake's ``script:`` directive)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+
+def setup_logging(snakemake) -> logging.Logger:
+    """Log to the rule's log file (and keep tracebacks there too)."""
+    path = snakemake.log[0] if len(snakemake.log) else None
+    handler = logging.FileHandler(path, mode="w") if path else logging.StreamHandler(sys.stderr)
+    logging.basicConfig(level=logging.INFO, handlers=[handler],
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True)
+    log = logging.getLogger(f"workflow.{snakemake.rule}")
+    sys.excepthook = lambda *exc: log.error("uncaught exception", exc_info=exc)
+    return log
+
+
+def read_json(path: str) -> dict:
+    with open(path) as fh:
+        return json.load(fh)

@@ -1,0 +1,19 @@
+"""results/claims.md: every paper claim, the numbers that test it, PASS / FAIL (from the tables)."""
+
+import pandas as pd
+from _common import setup_logging
+
+from discrete_eit.claims import evaluate_claims, render_claims
+from discrete_eit.io import atomic_write_bytes
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+log = setup_logging(sm)
+tables = {name: pd.read_csv(path) for name, path in sm.input.items()}
+fig = dict(sm.params.figures)
+claims = evaluate_claims(tables, fig, list(sm.params.fixed_edges))
+context = (f"Working size n = {fig['working_n']}, profile `{fig['profile']}`, figure seed {fig['seed']}; "
+           f"NN run `{fig['nn_run']}`, Curtis–Morrow run `{fig['cm_run']}`. Medians over noise seeds "
+           "(results/tables/errors_summary.csv).")
+atomic_write_bytes(sm.output[0], render_claims(claims, context).encode())
+for c in claims:
+    log.info("%s %s: %s", c.verdict, c.source, c.statement)

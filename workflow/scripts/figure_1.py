@@ -1,0 +1,13 @@
+"""Fig 1: the lattice with its boundary numbering and the sigma0 pattern in the 4n×4n matrix."""
+
+from _common import setup_logging
+
+from discrete_eit.partial import partial_mask
+from discrete_eit.plotting import figure_lattice_and_pattern, save_figure
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+log = setup_logging(sm)
+n = int(sm.params.n)
+fig = figure_lattice_and_pattern(n, partial_mask(sm.params.pattern, n), sm.params.pattern)
+save_figure(fig, sm.output.png, sm.output.pdf)
+log.info("wrote %s", sm.output.png)

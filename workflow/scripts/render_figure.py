@@ -1,0 +1,26 @@
+"""Render one lattice figure from its layout (see discrete_eit.plotting)."""
+
+import numpy as np
+from _common import read_json, setup_logging
+
+from discrete_eit.io import load_npz
+from discrete_eit.plotting import render_layout, save_figure
+from discrete_eit.tables import history_columns
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+log = setup_logging(sm)
+
+
+def load(path):
+    return load_npz(path, ())
+
+
+def history(path):
+    cols = history_columns(read_json(path + ".json").get("info", {}),
+                           load(path).get("history", np.empty((0, 2))))
+    return cols.get("iteration", np.array([])), cols.get("loss", np.array([]))
+
+
+fig = render_layout(sm.params.layout, load=load, history=history)
+save_figure(fig, sm.output.png, sm.output.pdf)
+log.info("wrote %s", sm.output.png)

@@ -1,0 +1,24 @@
+"""Loss-curve summary of every NN training run (claims of Figs 3, 7)."""
+
+import numpy as np
+import pandas as pd
+from _common import read_json, setup_logging
+
+from discrete_eit.io import load_result
+from discrete_eit.tables import TRAINING_COLUMNS, training_row, write_table
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+log = setup_logging(sm)
+rows = []
+for cell, recon, meta in zip(sm.params.cells, sm.input.recons, sm.input.metas, strict=True):
+    history = load_result(recon).get("history", np.empty((0, 2)))
+    rows.append(training_row(cell, read_json(meta).get("info", {}), history))
+df = pd.DataFrame(rows, columns=TRAINING_COLUMNS)
+if not df.empty:
+    df = df.sort_values(["profile", "n", "set", "delta", "seed", "run"], kind="stable")
+log.info("%d training runs", len(df))
+write_table(df, sm.output.csv, sm.output.md, "NN training summary",
+            "final_loss / min_loss: last and smallest recorded loss; iterations: last recorded iteration; "
+            "iter_to_plateau: first recorded iteration with loss ≤ 2 × final loss; decades: "
+            "log10(first / final loss); drop_ratio: max over the run of loss / running minimum "
+            "(1 = monotone).")
