@@ -248,11 +248,12 @@ cmd_status() {
 }
 
 cmd_run() {
-    local D rc=0
-    D="$(cmd_up)" || return $?
-    trap 'cmd_down "$D"' EXIT
+    local rc=0
+    RUN_DIR="$(cmd_up)" || return $?
+    # Global (not local) so that the EXIT trap still sees it after this function returned.
+    trap 'cmd_down "$RUN_DIR"' EXIT
     trap 'exit 130' INT TERM
-    SLURM_CONF="$D/slurm.conf" DEIT_SLURM_DIR="$D" "$@" || rc=$?
+    SLURM_CONF="$RUN_DIR/slurm.conf" DEIT_SLURM_DIR="$RUN_DIR" "$@" || rc=$?
     return $rc
 }
 

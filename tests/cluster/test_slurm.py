@@ -167,8 +167,26 @@ def project_files() -> list[str]:
     return [f for f in out.split("\0") if f and not f.startswith(skip)]
 
 
-def compare_results(a: Path, b: Path, rtol: float) -> dict:
-    """Compare the numeric results of two runs: CSV tables (volatile columns dropped) and arrays."""
+def _compare_arrays(name: str, xa, xb, rtol: float) -> float:
+    """Numeric arrays: allclose(rtol) and the max. abs. difference; anything else: exact equality."""
+    import numpy as np
+
+    xa, xb = np.asarray(xa), np.asarray(xb)
+    assert xa.shape == xb.shape, f"{name}: shape {xa.shape} vs {xb.shape}"
+    if not (np.issubdtype(xa.dtype, np.number) or xa.dtype == bool):
+        np.testing.assert_array_equal(xb, xa, err_msg=name)
+        return 0.0
+    fa, fb = xa.astype(float), xb.astype(float)
+    np.testing.assert_allclose(fb, fa, rtol=rtol, atol=0.0, equal_nan=True, err_msg=name)
+    both = ~(np.isnan(fa) & np.isnan(fb))
+    return float(np.max(np.abs(fa - fb)[both], initial=0.0))
+
+
+def compare_results(a: Path, b: Path, rtol: float) -> dict[str, float]:
+    """Compare the numeric results of two runs under results/: CSV tables and .npy/.npz arrays.
+
+    Columns / array keys named like a time (time, wall, seconds, elapsed, ...) are skipped.
+    Returns file -> max. abs. difference."""
     import numpy as np
     import pandas as pd
 
@@ -176,33 +194,33 @@ def compare_results(a: Path, b: Path, rtol: float) -> dict:
     files = sorted(
         p.relative_to(a)
         for p in (a / "results").rglob("*")
-        if p.is_file() and p.suffix in {".csv", ".npy", ".npz"} and "logs" not in p.parts
+        if p.is_file()
+        and p.suffix in {".csv", ".npy", ".npz"}
+        and not {"logs", "benchmarks"} & set(p.relative_to(a).parts)
     )
     assert files, f"no .csv/.npy/.npz results under {a / 'results'}"
     for rel in files:
         pa, pb = a / rel, b / rel
         assert pb.is_file(), f"{rel} produced locally but not on SLURM"
+        diffs = [0.0]
         if rel.suffix == ".csv":
             da, db = pd.read_csv(pa), pd.read_csv(pb)
             assert list(da.columns) == list(db.columns), rel
             assert da.shape == db.shape, rel
-            keep = [c for c in da.columns if not VOLATILE_COL_RE.search(str(c))]
-            num = [c for c in keep if pd.api.types.is_numeric_dtype(da[c])]
-            other = [c for c in keep if c not in num]
-            pd.testing.assert_frame_equal(da[other], db[other], obj=str(rel))
-            xa, xb = da[num].to_numpy(float), db[num].to_numpy(float)
-        else:
-            la, lb = np.load(pa, allow_pickle=False), np.load(pb, allow_pickle=False)
-            if rel.suffix == ".npz":
+            for col in da.columns:
+                if not VOLATILE_COL_RE.search(str(col)):
+                    diffs.append(
+                        _compare_arrays(f"{rel}:{col}", da[col].to_numpy(), db[col].to_numpy(), rtol)
+                    )
+        elif rel.suffix == ".npz":
+            with np.load(pa, allow_pickle=False) as la, np.load(pb, allow_pickle=False) as lb:
                 assert sorted(la.files) == sorted(lb.files), rel
-                xa = np.concatenate([np.ravel(la[k]).astype(float) for k in sorted(la.files)] or [[]])
-                xb = np.concatenate([np.ravel(lb[k]).astype(float) for k in sorted(lb.files)] or [[]])
-            else:
-                xa, xb = np.asarray(la, float), np.asarray(lb, float)
-        assert xa.shape == xb.shape, rel
-        diff = float(np.nanmax(np.abs(xa - xb), initial=0.0)) if xa.size else 0.0
-        compared[str(rel)] = diff
-        np.testing.assert_allclose(xb, xa, rtol=rtol, atol=0.0, equal_nan=True, err_msg=str(rel))
+                for key in la.files:
+                    if not VOLATILE_COL_RE.search(key):
+                        diffs.append(_compare_arrays(f"{rel}:{key}", la[key], lb[key], rtol))
+        else:
+            diffs.append(_compare_arrays(str(rel), np.load(pa), np.load(pb), rtol))
+        compared[str(rel)] = max(diffs)
     return compared
 
 
