@@ -1,0 +1,173 @@
+"""Method ``nn``: the paper's interpretable network trained by Adam (MATH.md §4).
+
+A batch of independent problems of one lattice size (noise seeds, δ, partial sets) trains together
+in one vectorised loop; every problem keeps its own step schedule and stops on its own. The model
+and the trainer live in :mod:`discrete_eit.nn_model`, imported lazily because it imports torch.
+
+Edge specifications (option ``fixed_edges``)
+--------------------------------------------
+A comma-separated list of tokens, each ``E`` (edge index in MATH.md γ order, held at its true
+value — needs ``gamma_true``) or ``E=VALUE`` (held at VALUE), or a named set held at the true values:
+``spikes`` (the 4n boundary edges) or ``ring`` (``Lattice.boundary_ring``). Empty: no fixed edge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+
+from .datasets import Dataset
+from .lattice import Lattice
+from .methods import Option, Reconstruction, register_method
+
+HISTORY_COLUMNS = ["iteration", "loss", "step", "gamma_error"]
+
+
+def parse_fixed_edges(spec: str, lattice: Lattice, gamma_true: np.ndarray | None
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Parse a ``fixed_edges`` specification (module docstring).
+
+    Returns
+    -------
+    ``None`` for an empty specification, else ``(mask, values)``: (E,) bool and (E,) float64.
+    """
+    spec = (spec or "").strip()
+    if not spec:
+        return None
+    E = lattice.n_edges
+    mask = np.zeros(E, dtype=bool)
+    values = np.full(E, np.nan)
+
+    def need_truth(token: str) -> np.ndarray:
+        if gamma_true is None:
+            raise ValueError(f"fixed edge {token!r} takes its true value, but the dataset has no "
+                             "gamma_true; give it as INDEX=VALUE")
+        return np.asarray(gamma_true, dtype=float)
+
+    for token in (t.strip() for t in spec.split(",")):
+        if not token:
+            continue
+        if token in ("spikes", "ring"):
+            idx = (lattice.spike_edges if token == "spikes"
+                   else np.flatnonzero(lattice.boundary_ring))
+            mask[idx] = True
+            values[idx] = need_truth(token)[idx]
+            continue
+        key, _, val = token.partition("=")
+        try:
+            e = int(key)
+        except ValueError:
+            raise ValueError(f"fixed edge {token!r}: expected INDEX, INDEX=VALUE, spikes or ring"
+                             ) from None
+        if not 0 <= e < E:
+            raise ValueError(f"fixed edge index {e} out of range 0..{E - 1} for n = {lattice.n}")
+        v = need_truth(token)[e] if not val else float(val)
+        if not (v > 0 and math.isfinite(v)):
+            raise ValueError(f"fixed edge {token!r}: the value must be finite and > 0")
+        mask[e], values[e] = True, v
+    return mask, values
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int):
+    """Temporarily set torch's intra-op threads (0 = leave as is).
+
+    One thread is the default: the per-iteration tensors are small, and on a loaded machine
+    intra-op parallelism makes some kernels (e.g. ``sqrt``) orders of magnitude slower.
+    """
+    import torch
+
+    old = torch.get_num_threads()
+    if threads > 0:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+@register_method("nn", options=(
+    Option("iterations", int, 200_000, "Adam iteration budget (a cap for every stop rule)"),
+    Option("stop", str, "budget", "stopping rule: budget (run all iterations), min-step (the loss "
+           "stagnates at the minimum step) or first-drop (stop at the first step reduction)",
+           choices=("budget", "min-step", "first-drop")),
+    Option("lr", float, 2e-3, "initial Adam step"),
+    Option("lam", float, 10.0, "weight λ of the boundary (Neumann) rows of the NN loss"),
+    Option("seed", int, 0, "seed of the random initial γ₀ ~ U(init_low, init_high); every problem "
+           "of a batch starts from the same γ₀"),
+    Option("init_low", float, 0.5, "lower end of the initial γ₀ distribution"),
+    Option("init_high", float, 1.5, "upper end of the initial γ₀ distribution"),
+    Option("gamma_min", float, 0.1, "lower bound on γ, applied after every step (the clip)"),
+    Option("gamma_max", float, math.inf, "upper bound on γ (box constraint)"),
+    Option("fixed_edges", str, "", "edges held fixed: comma-separated INDEX (true value), "
+           "INDEX=VALUE, spikes or ring"),
+    Option("threshold", float, 1e-4, "plateau rule: relative improvement threshold"),
+    Option("patience", int, 20_000, "plateau rule: bad iterations before the step is reduced"),
+    Option("factor", float, 0.1, "plateau rule: step reduction factor"),
+    Option("min_lr", float, 1e-7, "plateau rule: minimum step"),
+    Option("log_every", int, 1000, "history interval in iterations"),
+    Option("device", str, "auto", "torch device: auto (cuda if available), cpu or cuda",
+           choices=("auto", "cpu", "cuda")),
+    Option("compile", str, "auto", "torch.compile the training step: auto (fall back to eager "
+           "if it fails), on or off", choices=("auto", "on", "off")),
+    Option("threads", int, 1, "torch intra-op threads during training (0 = torch's default)"),
+    Option("progress", float, 30.0, "seconds between progress lines on stderr (0 = none)"),
+), batched=True)
+def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float, lam: float,
+              seed: int, init_low: float, init_high: float, gamma_min: float, gamma_max: float,
+              fixed_edges: str, threshold: float, patience: int, factor: float, min_lr: float,
+              log_every: int, device: str, compile: str, threads: int, progress: float
+              ) -> list[Reconstruction]:
+    """The paper's network trained by Adam with the plateau schedule of MATH.md §4."""
+    from .nn_model import FastTrainer, Schedule, initial_gamma
+
+    if not datasets:
+        return []
+    if not (0 < init_low <= init_high):
+        raise ValueError(f"need 0 < init_low <= init_high, got {init_low}, {init_high}")
+    if not gamma_min <= gamma_max:
+        raise ValueError(f"need gamma_min <= gamma_max, got {gamma_min}, {gamma_max}")
+    lattice = Lattice(datasets[0].n)
+    E = lattice.n_edges
+    fixed = np.zeros((len(datasets), E), dtype=bool)
+    fixed_values = np.ones((len(datasets), E))
+    for b, d in enumerate(datasets):
+        try:
+            parsed = parse_fixed_edges(fixed_edges, lattice, d.gamma_true)
+        except ValueError as exc:
+            raise ValueError(f"{d.source}: {exc}") from None
+        if parsed is not None:
+            fixed[b], fixed_values[b] = parsed[0], np.where(parsed[0], parsed[1], 1.0)
+    schedule = Schedule(lr=lr, threshold=threshold, patience=patience, factor=factor,
+                        min_lr=min_lr, stop=stop)
+    gamma0 = initial_gamma(E, seed, init_low, init_high)
+    with _torch_threads(threads):
+        trainer = FastTrainer(datasets, gamma0, schedule, boundary_weight=lam, lower=gamma_min,
+                              upper=gamma_max, fixed=fixed, fixed_values=fixed_values,
+                              device=device, compile=compile)
+        results = trainer.run(iterations, log_every=log_every, progress=progress,
+                              label=f"nn n={lattice.n} batch={len(datasets)}")
+    out = []
+    for b, (d, r) in enumerate(zip(datasets, results, strict=True)):
+        h = r.history
+        history = np.column_stack([h["iteration"], h["loss"], h["step"], h["error"]])
+        info = {
+            "iterations": r.iterations,
+            "stop": stop,
+            "stop_reason": r.stop_reason,
+            "final_loss": r.final_loss,
+            "final_step": float(h["step"][-1]),
+            "step_drops": r.drops,
+            "seed": seed,
+            "fixed_edges": [int(e) for e in np.flatnonzero(fixed[b])],
+            "history_columns": HISTORY_COLUMNS,
+            **r.info,
+        }
+        if d.gamma_true is not None:
+            info["relative_error"] = float(np.linalg.norm(r.gamma - d.gamma_true)
+                                           / np.linalg.norm(d.gamma_true))
+        out.append(Reconstruction(gamma=r.gamma, arrays={"history": history, "kernel": r.kernel},
+                                  info=info))
+    return out
