@@ -90,11 +90,7 @@ def register_method(name: str, options: tuple[Option, ...] = (), help: str = "",
 def load_methods() -> dict[str, Method]:
     """Import every method module (cheap: torch is imported lazily) and return the registry."""
     for module in _METHOD_MODULES:
-        try:  # TEMPORARY while method modules land
-            importlib.import_module(f"{__package__}.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{module}":
-                raise
+        importlib.import_module(f"{__package__}.{module}")
     return METHODS
 
 
