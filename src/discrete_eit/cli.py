@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
             users.setdefault(o.name, []).append(m.name)
             first.setdefault(o.name, o)
     for name, o in first.items():
-        r.add_argument("--" + name.replace("_", "-"), dest="opt_" + name, type=o.type,
+        r.add_argument("--" + name.replace("_", "-"), dest="opt_" + name, type=o.type, metavar=name.upper(),
                        default=argparse.SUPPRESS, help=f"{o.help} (methods: {', '.join(users[name])})")
 
     s = sub.add_parser("sensitivity", help="predicted pointwise error (linearised) for a dataset's index set")
