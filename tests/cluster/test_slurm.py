@@ -94,7 +94,7 @@ def parse_submissions(log: str) -> dict[int, tuple[int, str]]:
 def squeue_states(slurm_dir: Path, ids: list[int]) -> dict[int, tuple[str, str, str]]:
     """SLURM job id -> (state, job name, GRES/TRES requested) from the controller.
 
-    Finished jobs stay visible to ``squeue -t all`` for MinJobAge=300 s."""
+    Finished jobs stay visible to ``squeue -t all`` for MinJobAge (3600 s in the harness)."""
     out = subprocess.run(
         [
             "squeue",
