@@ -27,6 +27,7 @@ from .methods import Reconstruction
 
 STOP_RULES = ("auto", "converge", "discrepancy")
 SOLVERS = ("auto", "normal", "svd")
+ACCELERATIONS = ("auto", "geodesic", "none")
 # ``auto`` uses the SVD of J when it has at most this many rows per unknown: then J is nearly
 # square (``sigma0``: exactly square), cond(J)² approaches 1/eps at n ≈ 10–12, and the SVD costs
 # little more than forming JᵀJ anyway.
@@ -77,6 +78,14 @@ class JacobianSVD:
         h = -self.Vt.T @ (self.s * self.c / (self.s ** 2 + mu))
         return h if np.all(np.isfinite(h)) else None
 
+    def jvp(self, v: np.ndarray) -> np.ndarray:
+        """``J v`` (M,)."""
+        return self.U @ (self.s * (self.Vt @ v))
+
+    def damped_solve(self, mu: float, rvec: np.ndarray) -> np.ndarray:
+        """``−(JᵀJ + μI)⁻¹ Jᵀ rvec`` (P,): the step for residual ``rvec`` at damping μ."""
+        return -self.Vt.T @ (self.s * (self.U.T @ rvec) / (self.s ** 2 + mu))
+
     def curvature(self, h: np.ndarray) -> float:
         return float(np.sum((self.s * (self.Vt @ h)) ** 2))
 
@@ -92,11 +101,13 @@ class Evaluation:
         to θ. Called only for accepted points.
     target : the discrepancy level for F at this θ (``None`` when unknown). The loop stops as soon
         as ``loss <= target`` if discrepancy stopping is on.
+    residual : optional callable returning r(θ) (M,); needed for geodesic acceleration only.
     """
 
     loss: float
     linearize: Callable[[], NormalEquations | JacobianSVD]
     target: float | None = None
+    residual: Callable[[], np.ndarray] | None = None
 
 
 @dataclass
@@ -131,6 +142,7 @@ class LMResult:
 def levenberg_marquardt(evaluate: Callable[[np.ndarray], Evaluation], theta0: np.ndarray, *,
                         max_iterations: int = 500, tol: float = 1e-12, stop_at_target: bool = False,
                         tau: float = 1.0, mu0: float = 1e-3, max_rejections: int = 40,
+                        geodesic: bool = False,
                         monitor: Callable[[np.ndarray], float] | None = None) -> LMResult:
     """Minimise ``F(θ) = ‖r(θ)‖²`` by Levenberg–Marquardt.
 
@@ -148,6 +160,12 @@ def levenberg_marquardt(evaluate: Callable[[np.ndarray], Evaluation], theta0: np
     mu0 : initial damping relative to the largest curvature ``max_e ‖J[:, e]‖²``.
     max_rejections : consecutive rejected steps after which the loop gives up (``no_progress``:
         μ has grown by ~2^max_rejections without any decrease — the loss is at rounding level).
+    geodesic : add geodesic acceleration (Transtrum & Sethna 2012) to the steps whose linearisation
+        is a :class:`JacobianSVD` and whose evaluation provides the residual: the second directional
+        derivative ``r_vv`` along the LM step v is estimated by one extra residual evaluation,
+        ``r_vv ≈ (2/ε)((r(θ + εv) − r(θ))/ε − J v)`` with ε = 0.1, and the step becomes
+        ``v + a/2`` with ``a = −(JᵀJ + μI)⁻¹ Jᵀ r_vv`` when ``2‖a‖ <= 0.75‖v‖`` (else plain v).
+        It follows curved, nearly flat valleys (``sigma0`` data at n = 12: ~16× fewer iterations).
     monitor : optional θ -> float recorded in the history (e.g. the γ error when the truth is
         known); never used for decisions.
 
@@ -180,9 +198,12 @@ def levenberg_marquardt(evaluate: Callable[[np.ndarray], Evaluation], theta0: np
         while iterations < max_iterations:
             iterations += 1
             h = lin.step(mu)
-            new = evaluate(theta + h) if h is not None else None
-            # Predicted decrease of the linear model ‖r + J h‖²: −2 hᵀg − ‖J h‖².
+            # Predicted decrease of the linear model ‖r + J h‖²: −2 hᵀg − ‖J h‖² (for the
+            # velocity h; the acceleration is a second-order correction the model cannot see).
             pred = -2.0 * (h @ lin.gradient) - lin.curvature(h) if h is not None else 0.0
+            if h is not None and geodesic and isinstance(lin, JacobianSVD) and ev.residual is not None:
+                h = _accelerated(evaluate, theta, h, lin, ev.residual(), mu)
+            new = evaluate(theta + h) if h is not None else None
             if new is not None and np.isfinite(new.loss) and new.loss < ev.loss and pred > 0:
                 rho = (ev.loss - new.loss) / pred
                 theta = theta + h
@@ -220,6 +241,24 @@ def levenberg_marquardt(evaluate: Callable[[np.ndarray], Evaluation], theta0: np
                     history=np.asarray(rows, dtype=np.float64).reshape(-1, 5))
 
 
+_GEODESIC_EPS = 0.1      # finite-difference step (relative to v) for r_vv
+_GEODESIC_ALPHA = 0.75   # accept the acceleration only while 2‖a‖ <= α‖v‖ (Transtrum & Sethna)
+
+
+def _accelerated(evaluate, theta: np.ndarray, v: np.ndarray, lin: JacobianSVD, r: np.ndarray,
+                 mu: float) -> np.ndarray:
+    """``v + a/2`` with the geodesic acceleration a, or v when a is unusable or too large."""
+    probe = evaluate(theta + _GEODESIC_EPS * v)
+    if probe.residual is None or not np.isfinite(probe.loss):
+        return v
+    eps = _GEODESIC_EPS
+    rvv = (2.0 / eps) * ((probe.residual() - r) / eps - lin.jvp(v))
+    a = lin.damped_solve(mu, rvv)
+    if np.all(np.isfinite(a)) and 2.0 * np.linalg.norm(a) <= _GEODESIC_ALPHA * np.linalg.norm(v):
+        return v + 0.5 * a
+    return v
+
+
 # ---- plumbing shared by the nn_fast and ols methods -----------------------------------------
 def use_svd_steps(solver: str, n_residuals: int, n_unknowns: int) -> bool:
     """True for :class:`JacobianSVD` steps: ``svd``, or ``auto`` when J has ≤ 2 rows per unknown."""
@@ -230,11 +269,22 @@ def use_svd_steps(solver: str, n_residuals: int, n_unknowns: int) -> bool:
     return solver == "svd"
 
 
+def use_geodesic(acceleration: str, svd_steps: bool) -> bool:
+    """Geodesic acceleration on? ``geodesic`` (needs SVD steps), ``none``, or ``auto`` (= svd_steps)."""
+    if acceleration not in ACCELERATIONS:
+        raise ValueError(f"acceleration must be one of {', '.join(ACCELERATIONS)}, got {acceleration!r}")
+    if acceleration == "geodesic" and not svd_steps:
+        raise ValueError("acceleration=geodesic needs the SVD step solver (solver=svd)")
+    return svd_steps if acceleration == "auto" else acceleration == "geodesic"
+
+
 def resolve_delta(dataset: Dataset, delta: float | None) -> float | None:
     """The noise level to use: the explicit option, else ``dataset.params['delta']``, else None."""
-    if delta is None or (isinstance(delta, float) and np.isnan(delta)):
+    def missing(x) -> bool:
+        return x is None or (isinstance(x, (float, np.floating)) and np.isnan(x))
+    if missing(delta):
         delta = dataset.params.get("delta") if dataset.params else None
-    if delta is None:
+    if missing(delta):
         return None
     delta = float(delta)
     if not (np.isfinite(delta) and delta >= 0):

@@ -30,6 +30,7 @@ from .datasets import Dataset
 from .forward import dtn_matrix, solve_forward
 from .jacobian import edge_differences
 from .levenberg_marquardt import (
+    ACCELERATIONS,
     SOLVERS,
     STOP_RULES,
     Evaluation,
@@ -40,6 +41,7 @@ from .levenberg_marquardt import (
     relative_error_monitor,
     resolve_delta,
     resolve_stop,
+    use_geodesic,
     use_svd_steps,
 )
 from .methods import Option, Reconstruction, register_method
@@ -131,10 +133,12 @@ class OLSModel:
            choices=WEIGHTINGS),
     Option("solver", str, "auto", "LM step solver: normal equations JᵀJ (cheap), thin SVD of J "
            "(accurate for ill-conditioned, nearly square problems), or auto", choices=SOLVERS),
+    Option("acceleration", str, "auto", "geodesic acceleration of the LM steps (SVD solver only; "
+           "auto: on whenever the SVD solver is used)", choices=ACCELERATIONS),
 ))
 def ols(dataset: Dataset, max_iterations: int = 200, tol: float = 1e-12, tau: float = 1.0,
         delta: float | None = None, stop: str = "auto", weighting: str = "relative",
-        solver: str = "auto") -> Reconstruction:
+        solver: str = "auto", acceleration: str = "auto") -> Reconstruction:
     """Weighted output least squares by Levenberg-Marquardt in log γ (classical baseline).
 
     Returns a :class:`Reconstruction` with ``gamma`` (E,), ``arrays['history']`` (T, 5) rows
@@ -159,11 +163,12 @@ def ols(dataset: Dataset, max_iterations: int = 200, tol: float = 1e-12, tau: fl
         def linearize():
             Jt = model.jacobian_t(sol.potentials, gamma)   # chain rule to θ = log γ
             return JacobianSVD(Jt.T, r) if use_svd else NormalEquations(Jt @ r, Jt @ Jt.T)
-        return Evaluation(float(r @ r), linearize, target)
+        return Evaluation(float(r @ r), linearize, target, lambda: r)
 
     theta0 = np.full(E, np.log(model.best_constant()))
     result = levenberg_marquardt(evaluate, theta0, max_iterations=max_iterations, tol=tol,
                                  stop_at_target=(stop == "discrepancy"), tau=tau,
+                                 geodesic=use_geodesic(acceleration, use_svd),
                                  monitor=relative_error_monitor(dataset))
     gamma = np.exp(result.theta)
     fit = dtn_matrix(model.lattice, gamma)[model.rows, model.cols]
