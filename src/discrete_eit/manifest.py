@@ -220,6 +220,15 @@ def _iso(stamp: datetime | None) -> str | None:
     return stamp.astimezone(UTC).isoformat(timespec="seconds") if stamp else None
 
 
+def _relative_to(path: str | Path, root: Path) -> str:
+    """``path`` (absolute, or relative to the current directory) relative to ``root`` if inside it."""
+    full = Path(path).absolute()
+    try:
+        return full.relative_to(root.absolute()).as_posix()
+    except ValueError:
+        return str(full)
+
+
 def build_manifest(config_files: Sequence[str | Path] = (DEFAULT_CONFIG,),
                    roots: Sequence[str | Path] = DEFAULT_ROOTS, root: str | Path = ".",
                    out: str | Path = MANIFEST_PATH,
@@ -227,15 +236,14 @@ def build_manifest(config_files: Sequence[str | Path] = (DEFAULT_CONFIG,),
                    started: datetime | None = None, finished: datetime | None = None) -> dict[str, Any]:
     """The manifest record (see the module docstring). Paths are relative to ``root``."""
     root = Path(root)
-    out_rel = Path(os.path.relpath(Path(out).absolute(), root.absolute())).as_posix()
+    out_rel = _relative_to(out, root)
     files = list_files(roots, root, exclude=(out_rel,))
     outputs = [f for f in files if not _is_under(f, DIAGNOSTIC_DIRS)]
     diagnostics = [f for f in files if _is_under(f, DIAGNOSTIC_DIRS)]
     hashes = hash_files(outputs, root)
     first, last = run_span(outputs, root)
     now = datetime.now(UTC)
-    config_files = [Path(os.path.relpath(Path(c).absolute(), root.absolute())).as_posix()
-                    if not Path(c).is_absolute() else str(c) for c in config_files]
+    config_files = [_relative_to(c, root) for c in config_files]
     cwd = os.getcwd()
     try:
         os.chdir(root)
