@@ -31,7 +31,8 @@ columns s_e). Hence, summing samples group by group,
 
 and ∇f = 2 Jᵀr *exactly* (the term Kaufman drops is orthogonal to the residual, because
 ``A⁺ P⊥ = 0``). Everything is done in coordinates of an orthonormal basis ``Z_g`` of
-range(A_g)^⊥ (the trailing columns of a full QR of A_g): ``ρ_k = Z_gᵀ b_k`` has |M_k| entries.
+range(A_g)^⊥, so that ``ρ_k = Z_gᵀ b_k`` has |M_k| entries; :class:`ReducedState` gives Z_g, and
+with it the loss, K, Jᵀr and JᵀJ, in closed form from the harmonic extensions (no QR needed).
 
 Levenberg–Marquardt then runs in θ = log γ (``J_θ = J diag γ``) from the best constant
 conductivity for this very loss (closed form: A scales with a constant γ, so P⊥ does not change
@@ -56,7 +57,16 @@ Stopping
 
   It is evaluated with the data Λ^δ in place of Λ and the projector at the current iterate in
   place of the truth's (both differences are O(δ) relative). The per-entry factor (P⊥)_ii ∈ (0, 1]
-  is the part of the boundary noise that no choice of K can absorb.
+  is the part of the boundary noise that no choice of K can absorb. (Checked by Monte Carlo in
+  the tests: mean f(γ†) over noise draws = ε² within sampling error.)
+
+  Measured (wave, full data, median of 5 seeds, τ = 1), relative error at δ = 1e-4 / 1e-3 / 1e-2:
+  n = 6: 6.4e-3 / 4.4e-2 / 8.5e-2; n = 10: 6.1e-2 / 0.125 / 0.19. The best iterate on the path is
+  about 2× better (n = 10: 2.4e-2 / 5.7e-2 / 0.135) and lies where f ≈ 0.11 ε², close to the
+  minimum of f (≈ 0.107 ε²: the exact minimiser overfits, its error grows to O(1)). Like
+  unweighted OLS, the NN loss is dominated by the large near-diagonal entries of Λ, so it reaches
+  the noise level early; τ < 1 (e.g. 0.35: n = 10: 2.8e-2 / 7.6e-2 / 0.15) goes further but is
+  tuning, not a principle.
 """
 
 from __future__ import annotations
@@ -347,9 +357,10 @@ def nn_fast(dataset: Dataset, lam: float = 10.0, max_iterations: int = 500, tol:
     use_svd = use_svd_steps(solver, sum(grp.data.size for grp in model.groups), E)
 
     def evaluate(theta: np.ndarray):
-        gamma = np.exp(theta)
+        with np.errstate(over="ignore", under="ignore"):
+            gamma = np.exp(theta)
         if not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):
-            return Evaluation(np.inf, lambda: (None, None), None)
+            return Evaluation(np.inf, lambda: None, None)     # rejected by the loop
         st = model.state(gamma)
 
         def linearize():

@@ -154,9 +154,10 @@ def ols(dataset: Dataset, max_iterations: int = 200, tol: float = 1e-12, tau: fl
     target = delta ** 2 * model.noise_factor if delta else None
 
     def evaluate(theta: np.ndarray) -> Evaluation:
-        gamma = np.exp(theta)
+        with np.errstate(over="ignore", under="ignore"):
+            gamma = np.exp(theta)
         if not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):
-            return Evaluation(np.inf, lambda: None, None)
+            return Evaluation(np.inf, lambda: None, None)     # rejected by the loop
         sol = solve_forward(model.lattice, gamma)
         r = model.residual(sol.dtn)
 
