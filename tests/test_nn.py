@@ -15,11 +15,12 @@ from discrete_eit.nn_model import (  # noqa: E402
     FastTrainer,
     InterpretableNet,
     Schedule,
+    dirichlet_grid,
     grid_data,
-    grid_kernel,
+    grid_to_kernel,
     initial_gamma,
+    kernel_to_grid,
     loss_and_grad,
-    potentials_grid,
     train_reference,
     true_kernel,
 )
@@ -49,9 +50,10 @@ def _fast_loss(datasets, gamma, K, lam=10.0):
     grids = [grid_data(d, lam) for d in datasets]
     psi = torch.as_tensor(np.stack([g.psi for g in grids]))
     weight = torch.as_tensor(np.stack([g.weight for g in grids]))
-    V = potentials_grid(torch.as_tensor(K), n)
-    loss, gg, gV = loss_and_grad(torch.as_tensor(gamma), V, psi, weight, n)
-    return loss.numpy(), gg.numpy(), grid_kernel(gV, n).numpy()
+    dirichlet = torch.as_tensor(dirichlet_grid(Lattice(n), ghost=1)[None])
+    Kg = kernel_to_grid(torch.as_tensor(K), n)
+    loss, gg, gK = loss_and_grad(torch.as_tensor(gamma), Kg, dirichlet, psi, weight, n)
+    return loss.numpy(), gg.numpy(), grid_to_kernel(gK, n).numpy()
 
 
 def _numpy_loss(d: Dataset, gamma, K, lam=10.0) -> float:

@@ -94,29 +94,27 @@ def grid_data(dataset: Dataset, boundary_weight: float) -> GridData:
     return GridData(psi=psi, weight=weight, active=active)
 
 
-def dirichlet_grid(lattice: Lattice) -> np.ndarray:
-    """(n+2, n+2, 4n) float64: the Dirichlet data ``e_k`` of every sample placed on the grid."""
+def dirichlet_grid(lattice: Lattice, ghost: int = 0) -> np.ndarray:
+    """(n+2+2·ghost, n+2+2·ghost, 4n) float64: the Dirichlet data ``e_k`` of every sample on the grid.
+
+    ``ghost`` adds that many rings of zeros around the grid (see :func:`loss_and_grad`).
+    """
     n, S = lattice.n, lattice.n_boundary
-    out = np.zeros((n + 2, n + 2, S))
+    out = np.zeros((n + 2 + 2 * ghost, n + 2 + 2 * ghost, S))
     rows, cols = lattice.boundary_points.T
-    out[rows, cols, np.arange(S)] = 1.0
+    out[rows + ghost, cols + ghost, np.arange(S)] = 1.0
     return out
 
 
-def potentials_grid(K: torch.Tensor, n: int) -> torch.Tensor:
-    """Hidden layer on the grid: (B, n², 4n) kernel K → (B, n+2, n+2, 4n) potentials V.
-
-    ``V[b, r, c, k]`` is the potential of sample k at point (r, c): ``e_k`` on the boundary, K at
-    the interior (``V[b, i+1, j+1, k] = K[b, i n + j, k]``), 0 at the unused corners.
-    """
-    B = K.shape[0]
-    dirichlet = torch.as_tensor(dirichlet_grid(Lattice(n)), dtype=K.dtype, device=K.device)
-    return dirichlet + F.pad(K.reshape(B, n, n, 4 * n), (0, 0, 1, 1, 1, 1))
+def kernel_to_grid(K, n: int):
+    """(B, n², 4n) Green kernel → (B, n, n, 4n) grid layout, ``Kg[b, i, j, k] = K[b, i n + j, k]``
+    (the kernel of interior point (i+1, j+1)). A reshape: works for torch tensors and numpy."""
+    return K.reshape(K.shape[0], n, n, 4 * n)
 
 
-def grid_kernel(V: torch.Tensor, n: int) -> torch.Tensor:
-    """Inverse of :func:`potentials_grid`: the interior of V as a (B, n², 4n) kernel."""
-    return V[:, 1:-1, 1:-1].reshape(V.shape[0], n * n, 4 * n)
+def grid_to_kernel(Kg, n: int):
+    """Inverse of :func:`kernel_to_grid`: (B, n, n, 4n) → (B, n², 4n)."""
+    return Kg.reshape(Kg.shape[0], n * n, 4 * n)
 
 
 def true_kernel(lattice: Lattice, gamma: np.ndarray) -> np.ndarray:
@@ -235,39 +233,35 @@ def _box(B: int, E: int, lower, upper, fixed, fixed_values) -> tuple[np.ndarray,
 # ----------------------------------------------------------------------------------------------
 # the fast path: stencil loss with a hand-written gradient
 # ----------------------------------------------------------------------------------------------
-def _stencil(V: torch.Tensor, gh: torch.Tensor, gv: torch.Tensor):
-    """Apply ``L(γ)`` to grid potentials.
+def _neighbour_weights(gamma: torch.Tensor, n: int):
+    """Conductivity of the edge to the east, west, south and north of every grid point.
 
     Parameters
     ----------
-    V : (B, n+2, n+2, S) potentials of S samples (corners ignored).
-    gh, gv : (B, n, n+1), (B, n+1, n) horizontal / vertical conductivities.
+    gamma : (B, E) conductivities in MATH.md order (``gh`` then ``gv``, row-major).
 
     Returns
     -------
-    LV : (B, n+2, n+2, S) ``L(γ) V`` at every point (0 at the corners).
-    Dh, Dv : (B, n, n+1, S), (B, n+1, n, S) edge differences ``V_a − V_b`` (a = left / upper
-        node), i.e. the hidden-layer edge drops in γ order.
+    wE, wW, wS, wN : (B, n+2, n+2, 1) each, 0 where a point has no such edge (boundary sides,
+        corners). E.g. ``wE[b, r, c] = gh[r−1, c]``, the edge (r, c)–(r, c+1).
     """
-    Dh = V[:, 1:-1, :-1] - V[:, 1:-1, 1:]
-    Dv = V[:, :-1, 1:-1] - V[:, 1:, 1:-1]
-    Fh = gh.unsqueeze(-1) * Dh  # current through each edge, a → b
-    Fv = gv.unsqueeze(-1) * Dv
-    # The current leaves a (+) and enters b (−); padding (of the two grid axes, not the sample
-    # axis) places each edge array on its nodes.
-    LV = (F.pad(Fh, (0, 0, 0, 1, 1, 1)) - F.pad(Fh, (0, 0, 1, 0, 1, 1))
-          + F.pad(Fv, (0, 0, 1, 1, 0, 1)) - F.pad(Fv, (0, 0, 1, 1, 1, 0)))
-    return LV, Dh, Dv
+    B, nh = gamma.shape[0], n * (n + 1)
+    gh = gamma[:, :nh].reshape(B, n, n + 1)
+    gv = gamma[:, nh:].reshape(B, n + 1, n)
+    return (F.pad(gh, (0, 1, 1, 1)).unsqueeze(-1), F.pad(gh, (1, 0, 1, 1)).unsqueeze(-1),
+            F.pad(gv, (1, 1, 0, 1)).unsqueeze(-1), F.pad(gv, (1, 1, 1, 0)).unsqueeze(-1))
 
 
-def loss_and_grad(gamma: torch.Tensor, V: torch.Tensor, psi: torch.Tensor, weight: torch.Tensor,
-                  n: int):
+def loss_and_grad(gamma: torch.Tensor, Kg: torch.Tensor, dirichlet: torch.Tensor, psi: torch.Tensor,
+                  weight: torch.Tensor, n: int):
     """Loss and its analytic gradient for a batch of problems (stencil form).
 
     Parameters
     ----------
     gamma : (B, E) conductivities, E = 2n(n+1), MATH.md edge order.
-    V : (B, n+2, n+2, 4n) hidden layer (all potentials) on the grid (:func:`potentials_grid`).
+    Kg : (B, n, n, 4n) Green kernel in grid layout (:func:`kernel_to_grid`).
+    dirichlet : (1 or B, n+4, n+4, 4n) Dirichlet data with one ghost ring,
+        ``dirichlet_grid(lattice, ghost=1)``.
     psi, weight : (B, n+2, n+2, 4n) measured data and loss weights (:class:`GridData`).
     n : lattice size.
 
@@ -275,23 +269,36 @@ def loss_and_grad(gamma: torch.Tensor, V: torch.Tensor, psi: torch.Tensor, weigh
     -------
     loss : (B,) ℓ(γ, K) per problem.
     grad_gamma : (B, E) ∂ℓ/∂γ.
-    grad_V : (B, n+2, n+2, 4n) ∂ℓ/∂V; its interior ``grad_V[:, 1:-1, 1:-1]`` is ∂ℓ/∂K in grid
-        layout (the boundary entries belong to the fixed Dirichlet data and are not trained).
+    grad_K : (B, n, n, 4n) ∂ℓ/∂K in grid layout.
+
+    Notes
+    -----
+    Every point "pulls" ``(L V)(p) = Σ_q w_pq (V_p − V_q)`` from its four neighbours, with zero
+    weight for missing edges; a ring of ghost points (potential 0) makes all four neighbour
+    arrays plain slices, so the only padding is that of K. Formulated this way (rather than
+    scattering edge currents onto nodes) the compiled kernels need no masked loads, which
+    measured ≈ 25 % faster.
     """
-    B, nh = gamma.shape[0], n * (n + 1)
-    gh = gamma[:, :nh].reshape(B, n, n + 1)
-    gv = gamma[:, nh:].reshape(B, n + 1, n)
-    LV, Dh, Dv = _stencil(V, gh, gv)
-    R = LV - psi
+    wE, wW, wS, wN = _neighbour_weights(gamma, n)
+    Vx = dirichlet + F.pad(Kg, (0, 0, 2, 2, 2, 2))  # hidden layer U = [e_k; K e_k], ghost ring
+    V = Vx[:, 1:-1, 1:-1]
+    LV = (wE * (V - Vx[:, 1:-1, 2:]) + wW * (V - Vx[:, 1:-1, :-2])
+          + wS * (V - Vx[:, 2:, 1:-1]) + wN * (V - Vx[:, :-2, 1:-1]))
+    R = LV - psi  # rows: r_B at the boundary points, r_I at the interior
     WR = weight * R
     loss = (WR * R).sum(dim=(1, 2, 3))
     G = 2.0 * WR  # ∂ℓ/∂(LU)
-    # ℓ depends on γ and K only through LU = Sᵀ diag(γ) S U: the chain rule gives
-    # ∂ℓ/∂γ_e = (S G)_e · (S U)_e summed over samples, and ∂ℓ/∂U = L G since L is symmetric.
-    LG, DGh, DGv = _stencil(G, gh, gv)
-    grad_gamma = torch.cat([(DGh * Dh).sum(dim=-1).reshape(B, -1),
-                            (DGv * Dv).sum(dim=-1).reshape(B, -1)], dim=1)
-    return loss, grad_gamma, LG
+    # ℓ depends on γ and K only through LU = Sᵀ diag(γ) S U. Chain rule: ∂ℓ/∂U = L G (L is
+    # symmetric), needed at the interior only — whose neighbours all lie on the grid — and
+    # ∂ℓ/∂γ_e = Σ_k (G_a − G_b)(U_a − U_b) over the samples k, for edge e = (a, b).
+    i = (slice(None), slice(1, -1), slice(1, -1))
+    Gc = G[i]
+    grad_K = (wE[i] * (Gc - G[:, 1:-1, 2:]) + wW[i] * (Gc - G[:, 1:-1, :-2])
+              + wS[i] * (Gc - G[:, 2:, 1:-1]) + wN[i] * (Gc - G[:, :-2, 1:-1]))
+    grad_gh = ((G[:, 1:-1, :-1] - G[:, 1:-1, 1:]) * (V[:, 1:-1, :-1] - V[:, 1:-1, 1:])).sum(dim=-1)
+    grad_gv = ((G[:, :-1, 1:-1] - G[:, 1:, 1:-1]) * (V[:, :-1, 1:-1] - V[:, 1:, 1:-1])).sum(dim=-1)
+    B = gamma.shape[0]
+    return loss, torch.cat([grad_gh.reshape(B, -1), grad_gv.reshape(B, -1)], dim=1), grad_K
 
 
 @dataclass(frozen=True)
@@ -334,15 +341,12 @@ def _make_step(n: int, sched: Schedule):
     eps, thr, patience = sched.eps, sched.threshold, sched.patience
     factor, min_lr = sched.factor, sched.min_lr
 
-    def step(gamma, V, mg, vg, mV, vV, t, lr, best, bad, drops, active,
-             interior, psi, weight, lower, upper, betas):
+    def step(gamma, Kg, mg, vg, mK, vK, t, lr, best, bad, drops, active,
+             dirichlet, psi, weight, lower, upper, betas):
         """One iteration for every problem of the batch; frozen problems (active False) keep
-        their whole state. All per-problem scalars are (B,) tensors so that nothing leaves the
-        device. Returns the new state and the loss at the *incoming* parameters."""
-        loss, gg, gV = loss_and_grad(gamma, V, psi, weight, n)
-        # Only the interior potentials (K) are weights; with a zero gradient on the boundary
-        # Adam's moments stay 0 there and the Dirichlet data is left exactly unchanged.
-        gV = gV * interior
+        their weights, step count and schedule. All per-problem scalars are (B,) tensors so that
+        nothing leaves the device. Returns the new state and the loss at the *incoming* parameters."""
+        loss, gg, gK = loss_and_grad(gamma, Kg, dirichlet, psi, weight, n)
         # Betas follow the number of step drops so far (capped at the last pair); betas is the
         # (2, len(BETA_SCHEDULE)) float64 table, so the betas stay exact float64 constants.
         idx = torch.clamp(drops, max=last)
@@ -352,20 +356,21 @@ def _make_step(n: int, sched: Schedule):
         # in place at the drops (state and step count kept), so the trajectories agree.
         bc1 = 1.0 - torch.pow(b1, t1)
         bc2_sqrt = torch.sqrt(1.0 - torch.pow(b2, t1))
-        step_size = lr / bc1
+        # A frozen (stopped) problem gets a zero step: p − 0·m/denom == p exactly (denom >= eps),
+        # so its weights stay bit-identical, and the clamp below leaves them alone too. Its
+        # moments keep moving, but they are never used again — cheaper than masking every array.
+        step_size = torch.where(active, lr / bc1, 0.0)
 
         def adam(p, g, m, v, shape):
-            a = active.view(shape)
             m_new = torch.lerp(m, g, (1.0 - b1).view(shape))
             v_new = v * b2.view(shape) + (1.0 - b2).view(shape) * g * g
             denom = torch.sqrt(v_new) / bc2_sqrt.view(shape) + eps
-            p_new = p - step_size.view(shape) * m_new / denom
-            return torch.where(a, p_new, p), torch.where(a, m_new, m), torch.where(a, v_new, v)
+            return p - step_size.view(shape) * m_new / denom, m_new, v_new
 
-        gamma_new, mg, vg = adam(gamma, gg, mg, vg, (-1, 1))
-        V, mV, vV = adam(V, gV, mV, vV, (-1, 1, 1, 1))
+        gamma, mg, vg = adam(gamma, gg, mg, vg, (-1, 1))
+        Kg, mK, vK = adam(Kg, gK, mK, vK, (-1, 1, 1, 1))
         # Projection: the clip γ >= 0.1, box constraints and fixed edges are one clamp.
-        gamma = torch.where(active.view(-1, 1), torch.clamp(gamma_new, lower, upper), gamma)
+        gamma = torch.clamp(gamma, lower, upper)
 
         # Plateau rule (ReduceLROnPlateau, mode min, relative threshold, cooldown 0).
         improved = loss < best * (1.0 - thr)
@@ -391,7 +396,7 @@ def _make_step(n: int, sched: Schedule):
         lr = torch.where(active, lr_new, lr)
         drops = torch.where(active, drops_new, drops)
         active = active & ~stop_now
-        return (gamma, V, mg, vg, mV, vV, t, lr, best, bad, drops, active), loss
+        return (gamma, Kg, mg, vg, mK, vK, t, lr, best, bad, drops, active), loss
 
     return step
 
@@ -474,9 +479,7 @@ class FastTrainer:
         self.device = resolve_device(device)
         kw = {"dtype": DTYPE, "device": self.device}
         grids = [grid_data(d, boundary_weight) for d in datasets]
-        interior = np.zeros((1, n + 2, n + 2, 1))
-        interior[:, 1:-1, 1:-1] = 1.0
-        self.interior = torch.as_tensor(interior, **kw)
+        self.dirichlet = torch.as_tensor(dirichlet_grid(lattice, ghost=1)[None], **kw)
         self.psi = torch.as_tensor(np.stack([g.psi for g in grids]), **kw)
         self.weight = torch.as_tensor(np.stack([g.weight for g in grids]), **kw)
         lo, hi = _box(B, E, lower, upper, fixed, fixed_values)
@@ -485,11 +488,10 @@ class FastTrainer:
         self.betas = torch.as_tensor(np.array(BETA_SCHEDULE).T, **kw)
         gamma = torch.as_tensor(np.broadcast_to(gamma0, (B, E)).copy(), **kw)
         gamma = torch.clamp(gamma, self.lower, self.upper)
-        V = torch.as_tensor(np.broadcast_to(dirichlet_grid(lattice), (B, n + 2, n + 2, 4 * n)).copy(),
-                            **kw)  # K₀ = 0
+        Kg = torch.zeros(B, n, n, 4 * n, **kw)  # K₀ = 0
         vec = lambda v: torch.full((B,), v, **kw)  # noqa: E731
-        self.state = (gamma, V, torch.zeros_like(gamma), torch.zeros_like(gamma),
-                      torch.zeros_like(V), torch.zeros_like(V),
+        self.state = (gamma, Kg, torch.zeros_like(gamma), torch.zeros_like(gamma),
+                      torch.zeros_like(Kg), torch.zeros_like(Kg),
                       vec(0.0), vec(self.schedule.lr), vec(math.inf),
                       torch.zeros(B, dtype=torch.int64, device=self.device),
                       torch.zeros(B, dtype=torch.int64, device=self.device),
@@ -498,6 +500,7 @@ class FastTrainer:
         self._eager_step = _make_step(n, self.schedule)
         self.compile_mode = compile
         self.compiled = False
+        self.compile_s = 0.0
         self._step = self._eager_step
         if compile not in ("auto", "on", "off"):
             raise ValueError(f"compile must be auto, on or off, got {compile!r}")
@@ -506,15 +509,20 @@ class FastTrainer:
 
     # -- compilation ---------------------------------------------------------------------------
     def _consts(self):
-        return (self.interior, self.psi, self.weight, self.lower, self.upper, self.betas)
+        return (self.dirichlet, self.psi, self.weight, self.lower, self.upper, self.betas)
 
     def _try_compile(self, strict: bool) -> None:
         """Compile the step and check it on a copy of the state; fall back to eager on failure."""
+        t0 = time.perf_counter()
         try:
             import torch._dynamo
 
             # one compiled graph per (n, B, schedule): allow many in a long-lived process
-            torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+            cfg = torch._dynamo.config
+            for name in ("recompile_limit", "cache_size_limit"):
+                if isinstance(getattr(cfg, name, None), int):
+                    setattr(cfg, name, max(getattr(cfg, name), 64))
+                    break
             compiled = torch.compile(self._eager_step, dynamic=False, fullgraph=True)
             probe, _ = compiled(*self.state, *self._consts())
             ref, _ = self._eager_step(*self.state, *self._consts())
@@ -529,13 +537,14 @@ class FastTrainer:
             return
         self._step = compiled
         self.compiled = True
+        self.compile_s = time.perf_counter() - t0
 
     # -- evaluation ----------------------------------------------------------------------------
     def loss(self) -> np.ndarray:
         """(B,) ℓ at the current parameters."""
-        gamma, V = self.state[0], self.state[1]
+        gamma, Kg = self.state[0], self.state[1]
         with torch.no_grad():
-            loss, _, _ = loss_and_grad(gamma, V, self.psi, self.weight, self.n)
+            loss, _, _ = loss_and_grad(gamma, Kg, self.dirichlet, self.psi, self.weight, self.n)
         return loss.cpu().numpy()
 
     def _errors(self, gamma: np.ndarray) -> np.ndarray:
@@ -588,7 +597,7 @@ class FastTrainer:
         t, lr, drops, active = (x.cpu().numpy() for x in (state[6], state[7], state[10], state[11]))
         gamma = state[0].cpu().numpy()
         errors = self._errors(gamma)
-        K = grid_kernel(state[1], self.n).cpu().numpy()
+        K = grid_to_kernel(state[1], self.n).cpu().numpy()
         results = []
         for b in range(B):
             h = hist[b]
@@ -603,7 +612,8 @@ class FastTrainer:
                          **{k: np.asarray(h[k], dtype=float) for k in ("loss", "step", "error")}},
                 iterations=int(t[b]), stop_reason=reason, final_loss=float(final_loss[b]),
                 drops=int(drops[b]),
-                info={"device": str(self.device), "compiled": self.compiled, "wall_time_s": wall,
+                info={"device": str(self.device), "compiled": self.compiled,
+                      "compile_time_s": self.compile_s, "wall_time_s": wall,
                       "batch_size": B, "batch_iterations": done,
                       "us_per_problem_iteration": 1e6 * wall / max(done, 1) / B}))
         if progress > 0:
