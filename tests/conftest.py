@@ -1,7 +1,14 @@
-import numpy as np
-import pytest
+import os
 
-from discrete_eit import Lattice, conductivity_profile
+# One BLAS/OpenMP thread per process: the test machines have 2 cores and the workflow tests run
+# several processes at once; oversubscribed BLAS threads made small solves 20x slower.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from discrete_eit import Lattice, conductivity_profile  # noqa: E402
 
 
 @pytest.fixture

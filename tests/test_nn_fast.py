@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -134,14 +132,10 @@ EXACT_CASES += [(10, "full"), (10, "last3n"), (10, "sigma0"), (12, "full"), (12,
 def test_exact_data_recovered(n, partial):
     gamma = conductivity_profile("wave", n)
     d = generate_dataset(gamma, n, partial=partial)
-    t = time.perf_counter()
     rec = nn_fast(d)
-    elapsed = time.perf_counter() - t
     assert rel_err(rec.gamma, gamma) <= 1e-8, rec.info
     assert rec.info["stop"] == "converge"
-    # Budget 20 s (measured ≤ 3 s single-threaded on 2 cores); the bound is 3× looser so that a
-    # loaded, BLAS-oversubscribed shared machine does not make the test flaky.
-    assert elapsed <= 60.0
+    # time per case is measured by benchmarks/solver_speed.py, not asserted here
 
 
 def test_random_profile_and_random_start():
