@@ -15,7 +15,10 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+try:
+    validate(config, "workflow/schemas/config.schema.yaml")
+except WorkflowError as exc:
+    raise schema_error(exc) from None
 check_registries(config)
 check_figure_cells(config)
 

@@ -270,10 +270,11 @@ def _draw_loss(ax, panel: dict[str, Any], history) -> None:
     for c in panel["curves"]:
         it, loss = history(c["recon"])
         ok = np.isfinite(loss) & (loss > 0)
-        ax.loglog(np.maximum(it[ok], 1), loss[ok], label=c["label"], lw=1.2, ls=c.get("ls", "-"))
+        ax.semilogy(it[ok], loss[ok], label=c["label"], lw=1.2, ls=c.get("ls", "-"))
     ax.set_xlabel("iteration", fontsize=8)
     ax.set_ylabel("loss ℓ", fontsize=8)
     ax.tick_params(labelsize=7)
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 3))
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, frameon=False)
 
@@ -339,18 +340,20 @@ def figure_lattice_and_pattern(n: int, pattern: np.ndarray, pattern_name: str = 
     return fig
 
 
-def save_figure(fig, png: str | Path, pdf: str | Path | None = None, dpi: int = 150) -> None:
-    """Save PNG (+ PDF) atomically-enough: matplotlib writes to a temp name we then rename."""
-    import os
+def save_figure(fig, png: str | Path, pdf: str | Path | None = None, dpi: int = 150,
+                inputs: Sequence[str | Path] = (), params: dict[str, Any] | None = None) -> None:
+    """Save PNG (+ PDF) atomically, each with a provenance sidecar (kind ``figure``)."""
+    import io as _io
+
+    from .io import write_bytes_artifact
 
     for path, kwargs in ((png, {"dpi": dpi}), (pdf, {})):
         if path is None:
             continue
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-        fig.savefig(tmp, metadata=_fixed_metadata(path.suffix), **kwargs)
-        os.replace(tmp, path)
+        buf = _io.BytesIO()
+        fmt = Path(path).suffix.lstrip(".")
+        fig.savefig(buf, format=fmt, metadata=_fixed_metadata("." + fmt), **kwargs)
+        write_bytes_artifact(path, buf.getvalue(), "figure", dict(params or {}), list(inputs))
     plt.close(fig)
 
 

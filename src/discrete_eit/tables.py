@@ -98,8 +98,9 @@ def summarise_errors(df: pd.DataFrame) -> pd.DataFrame:
     """Per cell (all keys but the seed): median and spread over the noise seeds.
 
     For every metric: ``<m>_median``, ``<m>_min``, ``<m>_max``; ``n_seeds`` (rows), ``n_ok``
-    (rows with a valid γ̂). Medians are taken over all rows (invalid γ̂ counts with its error,
-    NaN metrics are skipped); a cell where the method does not apply keeps NaN.
+    (rows with a valid γ̂), ``n_na`` (rows where the method does not apply). Medians are taken
+    over all rows (an invalid γ̂ counts with its error, NaN metrics are skipped); a cell where
+    the method does not apply keeps NaN.
     """
     cols = [*METRICS, "iterations", "wall_time_s"]
     out = []
@@ -107,6 +108,7 @@ def summarise_errors(df: pd.DataFrame) -> pd.DataFrame:
         row = dict(zip(CELL_KEYS, key, strict=True))
         row["n_seeds"] = len(grp)
         row["n_ok"] = int((grp["status"] == STATUS_OK).sum())
+        row["n_na"] = int((grp["status"] == STATUS_NA).sum())
         for c in cols:
             vals = pd.to_numeric(grp[c], errors="coerce").to_numpy(dtype=float)
             vals = vals[~np.isnan(vals)]
@@ -253,14 +255,21 @@ def to_markdown(df: pd.DataFrame) -> str:
 
 
 def write_table(df: pd.DataFrame, csv_path: str | Path, md_path: str | Path | None = None,
-                title: str | None = None, note: str | None = None) -> None:
-    """Write ``df`` as CSV (full precision, round-trips) and optionally as Markdown."""
-    from .io import atomic_write_bytes
+                title: str | None = None, note: str | None = None,
+                inputs: Sequence[str | Path] = (), params: Mapping[str, Any] | None = None) -> None:
+    """Write ``df`` as CSV (full precision, round-trips) and optionally as Markdown.
 
-    atomic_write_bytes(csv_path, df.to_csv(index=False, float_format="%.17g").encode())
+    Both files are written atomically with a provenance sidecar (kind ``table``) that records the
+    sha256 of every input file.
+    """
+    from .io import write_bytes_artifact
+
+    params = dict(params or {})
+    write_bytes_artifact(csv_path, df.to_csv(index=False, float_format="%.17g").encode(), "table",
+                         params, list(inputs))
     if md_path is not None:
         text = (f"# {title}\n\n" if title else "") + (f"{note}\n\n" if note else "") + to_markdown(df)
-        atomic_write_bytes(md_path, text.encode())
+        write_bytes_artifact(md_path, text.encode(), "table", params, list(inputs))
 
 
 # ---- regional errors (Figs 6, 11) ------------------------------------------------------------

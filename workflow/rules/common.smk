@@ -71,6 +71,23 @@ def config_error(key, message):
     raise WorkflowError(f"invalid configuration: {key}: {message}")
 
 
+def schema_error(exc):
+    """Snakemake's schema-validation error as one line naming the offending key."""
+    import jsonschema
+
+    err = exc.__context__  # Snakemake wraps the jsonschema error into a message string
+    if not isinstance(err, jsonschema.ValidationError):
+        return exc
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path).lstrip(".")
+    if err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        if extra:
+            key = ".".join(filter(None, [key, extra[0]]))
+            return WorkflowError(f"invalid configuration: {key}: unknown key (allowed: "
+                                 f"{', '.join(sorted(err.schema.get('properties', {})))})")
+    return WorkflowError(f"invalid configuration: {key or '<top level>'}: {err.message}")
+
+
 def check_registries(cfg):
     """Check configured names against the package registries (the schema enums mirror them)."""
     methods = load_methods()

@@ -96,15 +96,17 @@ def figure_layouts():
     L["fig11"] = {"title": f"Fig 11: last2n — CM vs NN (n = {_WN})", "error_scale": "row",
                   "rows": _compare("last2n", "partial")}
     sd = FIG["small_delta"]
-    rows12 = []
+    seeds = _ST["partial"]["seeds"]
+    err_row, std_row = [], []
     for pset in _ST["partial"]["sets"]:
-        seeds = _ST["partial"]["seeds"]
-        rows12.append({"label": pset, "panels": [
-            {"kind": "rms_error", "title": f"NN error (RMS over {len(seeds)} seeds)",
-             "recons": [recon_path(_NN, _P, _WN, pset, sd, s) for s in seeds],
-             "datas": [data_path(_P, _WN, pset, sd, s) for s in seeds]},
-            {"kind": "std", "title": "predicted std (Thm 6.2)", "sens": sens_path(_P, _WN, pset),
-             "delta": sd}]})
-    L["fig12"] = {"title": f"Fig 12: NN error vs linearised prediction (n = {_WN}, δ = {sd:g})",
-                  "error_label": "relative error / predicted relative std", "rows": rows12}
+        err_row.append({"kind": "rms_error", "title": f"{pset}: NN error",
+                        "recons": [recon_path(_NN, _P, _WN, pset, sd, s) for s in seeds],
+                        "datas": [data_path(_P, _WN, pset, sd, s) for s in seeds]})
+        std_row.append({"kind": "std", "title": f"{pset}: predicted", "sens": sens_path(_P, _WN, pset),
+                        "delta": sd})
+    L["fig12"] = {"title": f"Fig 12: NN error (RMS over {len(seeds)} seeds) vs linearised prediction "
+                  f"(n = {_WN}, δ = {sd:g})",
+                  "error_label": "relative error / predicted relative std",
+                  "rows": [{"label": "NN |γ̂−γ|/γ", "panels": err_row},
+                           {"label": "predicted std/γ", "panels": std_row}]}
     return L

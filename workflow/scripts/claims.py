@@ -4,7 +4,7 @@ import pandas as pd
 from _common import setup_logging
 
 from discrete_eit.claims import evaluate_claims, render_claims
-from discrete_eit.io import atomic_write_bytes
+from discrete_eit.io import write_bytes_artifact
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)
@@ -14,6 +14,7 @@ claims = evaluate_claims(tables, fig, list(sm.params.fixed_edges))
 context = (f"Working size n = {fig['working_n']}, profile `{fig['profile']}`, figure seed {fig['seed']}; "
            f"NN run `{fig['nn_run']}`, Curtis–Morrow run `{fig['cm_run']}`. Medians over noise seeds "
            "(results/tables/errors_summary.csv).")
-atomic_write_bytes(sm.output[0], render_claims(claims, context).encode())
+write_bytes_artifact(sm.output[0], render_claims(claims, context).encode(), "claims", {"figures": fig},
+                     list(sm.input))
 for c in claims:
     log.info("%s %s: %s", c.verdict, c.source, c.statement)

@@ -21,4 +21,5 @@ for path in sm.input:
 df = completion_summary(rows)
 write_table(df, sm.output.csv, sm.output.md, "Completion of Λ from last3n data",
             "Relative Frobenius error of the completed leading n×n (N×N) block vs the exact block "
-            "(MATH.md §6): median / min / max over noise seeds; ratio_to_delta = median / δ.")
+            "(MATH.md §6): median / min / max over noise seeds; ratio_to_delta = median / δ.",
+            inputs=list(sm.input))

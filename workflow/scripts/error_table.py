@@ -17,9 +17,12 @@ write_table(df, sm.output.csv, sm.output.md, "Error table",
             "One row per (profile, n, set, δ, seed, run). rel_l2 = ‖γ̂−γ‖/‖γ‖, max_rel = max |γ̂−γ|/γ, "
             "centre / boundary = rel. ℓ² on the centre / boundary-ring edges, dtn_residual = "
             "‖Λ(γ̂)−Λ^δ‖_F/‖Λ^δ‖_F on measured entries. status: ok | invalid (γ̂ not finite and "
-            "positive) | not_applicable. wall_time_s of batched NN runs = batch wall time / batch size.")
+            "positive) | not_applicable. wall_time_s of batched NN runs = batch wall time / batch size.",
+            inputs=list(sm.input))
 summary = summarise_errors(df)
 write_table(summary, sm.output.summary_csv, sm.output.summary_md, "Error summary over noise seeds",
-            "Median, min and max over the noise seeds of each (profile, n, set, δ, run).")
+            "Median, min and max over the noise seeds of each (profile, n, set, δ, run).",
+            inputs=list(sm.input))
 write_table(speed_table(df), sm.output.speed_csv, sm.output.speed_md, "Speed",
-            "Wall time per dataset and iterations, median over the datasets of each method, run and n.")
+            "Wall time per dataset and iterations, median over the datasets of each method, run and n.",
+            inputs=list(sm.input))

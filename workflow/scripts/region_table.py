@@ -17,4 +17,5 @@ df = pd.DataFrame(rows).sort_values(["profile", "n", "set", "delta", "seed", "ru
 write_table(df, sm.output.csv, sm.output.md, "Regional errors",
             "Relative ℓ² error per quadrant of the lattice (by edge midpoint), on the fixed edge(s) "
             f"{fixed} of the prior run, on their neighbours, and on the centre (boundary ring, fixed "
-            "edges and neighbours excluded).")
+            "edges and neighbours excluded).",
+            inputs=list(sm.input))

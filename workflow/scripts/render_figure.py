@@ -22,5 +22,5 @@ def history(path):
 
 
 fig = render_layout(sm.params.layout, load=load, history=history)
-save_figure(fig, sm.output.png, sm.output.pdf)
+save_figure(fig, sm.output.png, sm.output.pdf, inputs=list(sm.input), params=dict(sm.params))
 log.info("wrote %s", sm.output.png)

@@ -12,4 +12,5 @@ rows = [sensitivity_row(p, n, s, read_json(path + ".json")["info"])
 df = pd.DataFrame(rows).sort_values(["profile", "set", "n"], kind="stable")
 write_table(df, sm.output.csv, sm.output.md, "Linearised sensitivity",
             "Rank of the Jacobian J_Σ and predicted relative std per unit δ (max / median over edges) "
-            "at the true γ. Rank-deficient sets have no prediction.")
+            "at the true γ. Rank-deficient sets have no prediction.",
+            inputs=list(sm.input))

@@ -24,4 +24,5 @@ df = pd.DataFrame(rows)
 write_table(df, sm.output.csv, sm.output.md, f"Table 1: measured vs predicted error at δ = {delta:g}",
             "err_measured = RMS over seeds of ‖γ̂−γ‖₂; err_predicted = δ·(Σ_e std_e²)^½ (Thm 6.2); "
             "ratio = measured / predicted; shape_corr = Pearson correlation over edges of the RMS "
-            "pointwise error and the predicted std. No prediction where J_Σ is rank deficient.")
+            "pointwise error and the predicted std. No prediction where J_Σ is rank deficient.",
+            inputs=list(sm.input))

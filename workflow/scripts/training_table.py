@@ -21,4 +21,5 @@ write_table(df, sm.output.csv, sm.output.md, "NN training summary",
             "final_loss / min_loss: last and smallest recorded loss; iterations: last recorded iteration; "
             "iter_to_plateau: first recorded iteration with loss ≤ 2 × final loss; decades: "
             "log10(first / final loss); drop_ratio: max over the run of loss / running minimum "
-            "(1 = monotone).")
+            "(1 = monotone).",
+            inputs=list(sm.input))

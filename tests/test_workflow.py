@@ -1,0 +1,249 @@
+"""The Snakemake workflow end to end on the quick configuration (docs/workflow.md).
+
+Each test works in a temporary copy of the workflow files (Snakefile, workflow/, config/), so the
+repository is never written to. Marked ``workflow``: ``pytest -m workflow``. The full quick run
+takes a few minutes on 2 cores; the module runs it once and shares it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+pytestmark = pytest.mark.workflow
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+QUICK = ["--configfile", "config/quick.yaml"]
+TIMEOUT = 1800
+
+TABLES = ["errors", "errors_summary", "speed", "training", "regions", "completion", "sensitivity", "table1"]
+FIGURES = ["fig1", "fig3a", "fig3b", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11",
+           "fig12"]
+# Rows of these tables must carry finite numbers (NaN allowed only where documented).
+FINITE = {"errors": ["rel_l2", "max_rel", "boundary", "dtn_residual", "wall_time_s"],
+          "errors_summary": ["rel_l2_median", "max_rel_median", "boundary_median"],
+          "training": ["final_loss", "iterations"],
+          "completion": ["block_error_median"],
+          "sensitivity": ["rank", "n_params"],
+          "table1": ["err_measured"]}
+
+
+def copy_workflow(dest: Path) -> Path:
+    """The workflow files (not results, not the package) in ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "Snakefile", dest / "Snakefile")
+    shutil.copytree(ROOT / "config", dest / "config")
+    shutil.copytree(ROOT / "workflow", dest / "workflow",
+                    ignore=shutil.ignore_patterns("__pycache__", "profiles"))
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = TIMEOUT):
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a (dry) run as {rule: count}."""
+    counts: dict[str, int] = {}
+    if "Job stats:" not in output:
+        return counts
+    block = output.split("Job stats:", 1)[1].splitlines()
+    for line in block[3:]:
+        m = re.match(r"^(\S+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """One complete quick run, shared by the tests of this module (read them, do not modify)."""
+    wd = copy_workflow(tmp_path_factory.mktemp("quick"))
+    t0 = time.perf_counter()
+    snakemake(wd, "--cores", "2", *QUICK)
+    wall = time.perf_counter() - t0
+    (wd / "wall_time_s.txt").write_text(f"{wall:.1f}\n")
+    return wd
+
+
+def _tables(wd: Path) -> dict[str, pd.DataFrame]:
+    return {t: pd.read_csv(wd / "results/tables" / f"{t}.csv") for t in TABLES}
+
+
+# ---- end to end ----------------------------------------------------------------------------------
+def test_quick_run_outputs(quick_run):
+    wd = quick_run
+    for t in TABLES:
+        for ext in ("csv", "md"):
+            assert (wd / "results/tables" / f"{t}.{ext}").stat().st_size > 0, f"{t}.{ext}"
+    for f in FIGURES:
+        for ext in ("png", "pdf"):
+            assert (wd / "results/figures" / f"{f}.{ext}").stat().st_size > 1000, f"{f}.{ext}"
+    claims = (wd / "results/claims.md").read_text()
+    assert re.search(r"\*\*\d+ PASS, \d+ FAIL, \d+ N/A\*\* of \d+ claims", claims)
+    tables = _tables(wd)
+    errors = tables["errors"]
+    ok = errors[errors["status"] == "ok"]
+    assert len(ok) >= 0.8 * len(errors)
+    for name, cols in FINITE.items():
+        df = tables[name]
+        assert len(df) > 0, name
+        if name == "errors":
+            df = ok
+        elif name == "errors_summary":
+            df = df[df["n_ok"] > 0]
+        elif name == "table1":
+            df = df  # every row measured
+        for col in cols:
+            vals = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+            assert np.isfinite(vals).all(), f"{name}.{col} has non-finite values"
+    # centre errors exist wherever the lattice has a centre (n >= 4)
+    assert np.isfinite(ok[ok["n"] >= 4]["centre"]).all()
+    # every method of the quick grid produced rows; CM is not applicable where Λ is not determined
+    assert {"nn", "nn_fast", "ols", "cm"} <= set(errors["method"])
+    na = errors[errors["status"] == "not_applicable"]
+    assert (na["method"] == "cm").all()
+    # Table 1 reports the rank-deficient set without a prediction
+    t1 = tables["table1"]
+    assert (~t1[t1["set"] == "corners"]["full_rank"].astype(bool)).all()
+    assert np.isfinite(t1[t1["full_rank"].astype(bool)]["ratio"]).all()
+    # provenance: every table has its sidecar
+    assert (wd / "results/tables/errors.csv.json").is_file()
+
+
+def test_rerun_is_a_noop(quick_run):
+    out = snakemake(quick_run, "-n", *QUICK)
+    text = out.stdout + out.stderr
+    assert "Nothing to be done" in text, text[-3000:]
+
+
+def test_deleting_one_reconstruction_rebuilds_only_it(quick_run, tmp_path):
+    wd = copy_workflow(tmp_path / "wd")
+    for d in ("data", "results", ".snakemake"):
+        shutil.copytree(quick_run / d, wd / d, symlinks=True)
+    # a per-dataset method: exactly one reconstruction and one evaluation
+    victim = wd / "results/recon/cm/wave/n4/full/d0.01_s0.npz"
+    assert victim.is_file()
+    victim.unlink()
+    counts = job_counts(snakemake(wd, "-n", *QUICK).stdout)
+    assert counts.get("reconstruct_cm") == 1 and counts.get("evaluate") == 1, counts
+    assert "generate" not in counts and "reconstruct_nn_fast" not in counts, counts
+    assert not any(k.startswith("reconstruct_nn__") for k in counts), counts
+    assert counts.get("error_table") == 1 and counts.get("claims") == 1
+    # a batched NN result: its whole batch (one job) reruns, nothing else upstream
+    nn_victim = wd / "results/recon/nn/wave/n4/last3n/d0_s0.npz"
+    nn_victim.unlink()
+    counts = job_counts(snakemake(wd, "-n", *QUICK).stdout)
+    nn_jobs = {k: v for k, v in counts.items() if k.startswith("reconstruct_nn__")}
+    assert nn_jobs == {"reconstruct_nn__nn__wave__n4__partial": 1}, counts
+    assert "generate" not in counts
+    # and running it rebuilds exactly that
+    out = snakemake(wd, "--cores", "2", *QUICK)
+    assert victim.is_file() and nn_victim.is_file()
+    assert "Nothing to be done" in (snakemake(wd, "-n", *QUICK).stdout)
+    del out
+
+
+def _invalid(tmp_path: Path, overlay: dict, key: str) -> None:
+    wd = copy_workflow(tmp_path / "inv")
+    (wd / "bad.yaml").write_text(yaml.safe_dump(overlay))
+    proc = snakemake(wd, "--cores", "1", *QUICK, "bad.yaml", check=False, timeout=300)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0, text[-2000:]
+    assert f"invalid configuration: {key}" in text, text[-2000:]
+    assert not (wd / "data").exists() and not (wd / "results").exists(), "a job ran"
+    shutil.rmtree(wd)
+
+
+@pytest.mark.parametrize("overlay, key", [
+    ({"bogus": 1}, "bogus"),
+    ({"studies": {"noise": {"n": [4], "delta": [0, -1e-3], "runs": ["nn"]}}}, "studies.noise.delta[1]"),
+    ({"studies": {"sizes": {"n": [0, 4], "delta": [0], "runs": ["nn"]}}}, "studies.sizes.n[0]"),
+    ({"runs": {"magic": {"method": "magic"}}}, "runs.magic.method"),
+    ({"studies": {"partial": {"n": [4], "delta": [0], "sets": ["full", "nosuch"], "runs": ["nn"]}}},
+     "studies.partial.sets[1]"),
+    ({"studies": {"prior": {"n": [4], "delta": [0.01], "runs": ["nn", "nope"]}}}, "studies.prior.runs"),
+    ({"runs": {"cm": {"options": {"bogus": 1}}}}, "runs.cm.options"),
+    ({"runs": {"cm": {"options": {"variant": "three-sided"}}}}, "runs.cm.options"),
+    ({"figures": {"working_n": 5}}, "figures."),
+    ({"studies": {"noise": {"n": [4], "delta": [0], "runs": ["nn"], "typo": 1}}}, "studies.noise.typo"),
+])
+def test_invalid_config_stops_before_any_job(tmp_path, overlay, key):
+    _invalid(tmp_path, overlay, key)
+
+
+def test_schema_enums_match_registries():
+    from discrete_eit.methods import load_methods
+    from discrete_eit.partial import PARTIAL_SETS
+    from discrete_eit.profiles import PROFILES
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    defs = schema["$defs"]
+    assert set(defs["method"]["enum"]) == set(load_methods())
+    assert set(defs["partial_set"]["enum"]) == set(PARTIAL_SETS)
+    assert set(defs["profile"]["enum"]) == set(PROFILES)
+
+
+def test_dry_run_lists_default_dag(tmp_path):
+    wd = copy_workflow(tmp_path / "dry")
+    out = snakemake(wd, "-n", timeout=600)
+    counts = job_counts(out.stdout)
+    assert counts.get("all") == 1 and counts.get("generate", 0) > 20
+    assert any(k.startswith("reconstruct_nn__") for k in counts)
+    assert counts.get("reconstruct_cm", 0) > 0 and counts.get("reconstruct_ols", 0) > 0
+
+
+def test_lint_clean_for_workflow_rules(tmp_path):
+    wd = copy_workflow(tmp_path / "lint")
+    out = snakemake(wd, "--lint", *QUICK, check=False, timeout=600)
+    text = out.stdout + out.stderr
+    own = [line for line in text.splitlines() if line.startswith("Lints for")
+           and "provenance.smk" not in line]
+    assert not own, text[-4000:]
+
+
+@pytest.mark.slow
+def test_kill_and_rerun_gives_identical_tables(quick_run, tmp_path):
+    """kill -9 in the middle of a run, unlock, rerun: the tables equal those of the clean run.
+
+    Wall times differ from run to run and are excluded from the comparison.
+    """
+    wd = copy_workflow(tmp_path / "kill")
+    proc = subprocess.Popen([*SNAKEMAKE, "--cores", "2", *QUICK], cwd=wd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 900
+    recon = wd / "results/recon"
+    while time.time() < deadline and proc.poll() is None:
+        if recon.is_dir() and sum(1 for _ in recon.rglob("*.npz")) >= 10:
+            break
+        time.sleep(0.5)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    snakemake(wd, "--unlock", *QUICK)
+    snakemake(wd, "--cores", "2", "--rerun-incomplete", *QUICK)
+    a, b = _tables(quick_run), _tables(wd)
+    for name in TABLES:
+        x, y = a[name], b[name]
+        drop = [c for c in x.columns if "wall_time" in c]
+        pd.testing.assert_frame_equal(x.drop(columns=drop), y.drop(columns=drop), check_exact=True,
+                                      obj=name)
