@@ -24,7 +24,22 @@ Two implementations of the same loss
   ``L(γ) U`` is four shifted slices, and both gradients are again stencils:
   ``∂ℓ/∂K = (L G)_I`` and ``∂ℓ/∂γ_e = Σ_k (G_a − G_b)(U_a − U_b)`` with ``G = ∂ℓ/∂(LU)``.
   :class:`FastTrainer` runs Adam and the plateau schedule on a batch of independent problems
-  entirely in batched tensor ops (optionally ``torch.compile``-d into a few fused loops).
+  entirely in batched tensor ops (optionally ``torch.compile``-d into one fused kernel).
+
+Training (MATH.md §4 configuration; all of it configurable through :class:`Schedule`)
+-------------------------------------------------------------------------------------
+* K₀ = 0; γ₀ ~ U(0.5, 1.5) from ``numpy.random.default_rng(seed)`` — the same γ₀ for every
+  problem of a batch, so that a problem's result does not depend on its batch (tested bitwise).
+* Adam with exactly the update of ``torch.optim.Adam``; after every step γ ← clamp(γ, lower,
+  upper) (the clip γ >= 0.1, box constraints and fixed edges, which have lower = upper).
+* Plateau rule = ``ReduceLROnPlateau(mode="min", threshold_mode="rel", cooldown=0)`` fed with
+  the loss of every iteration: after more than ``patience`` iterations without a relative
+  improvement of ``threshold`` the step is multiplied by ``factor`` (not below ``min_lr``) and the
+  betas move one entry along :data:`BETA_SCHEDULE`. The betas are changed in place, keeping the
+  moments and the step count (as when editing ``param_groups`` of a torch optimiser), so the
+  bias corrections use the new betas with the running count.
+* Each problem stops on its own (stop rules ``budget``, ``min-step``, ``first-drop``): a stopped
+  problem is frozen (zero step) while the rest of the batch trains on.
 """
 
 from __future__ import annotations
