@@ -44,6 +44,7 @@ def _fake_run(root):
     (root / "results/logs").mkdir(parents=True)
     (root / "results/logs/x.log").write_text("log\n")
     (root / "results/tables/.errors.csv.abc.tmp").write_text("half")
+    (root / "results/.gitignore").write_text("/tables\n")
 
 
 def test_merge_config_like_snakemake():
@@ -329,7 +330,7 @@ def snakemake_errors(request, tmp_path_factory, timings) -> Path:
         wd = Path(request.getfixturevalue("quick_run"))
     except pytest.FixtureLookupError:
         wd = _clone(ROOT, tmp_path_factory.mktemp("plain") / "plain")
-        _timed(["snakemake", "--cores", "2", "--configfile", QUICK, "results/tables/errors.csv"], wd,
+        _timed(["snakemake", "results/tables/errors.csv", "--cores", "2", "--configfile", QUICK], wd,
                timings, "snakemake_errors_table")
     return wd / "results/tables/errors.csv"
 

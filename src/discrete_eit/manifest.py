@@ -152,7 +152,8 @@ def list_files(roots: Sequence[str | Path] = DEFAULT_ROOTS, root: str | Path = "
                exclude: Iterable[str] = (MANIFEST_PATH,)) -> list[str]:
     """Every regular file under ``roots`` (relative to ``root``), as sorted POSIX paths.
 
-    Skips ``exclude``, half-written temporaries (``.NAME.XXXX.tmp``) and ``__pycache__``.
+    Skips ``exclude``, ``__pycache__`` and hidden files and directories (half-written
+    temporaries ``.NAME.XXXX.tmp``, the ``.gitignore`` files DVC maintains).
     """
     root = Path(root)
     excluded = {str(Path(e).as_posix()) for e in exclude}
@@ -163,9 +164,9 @@ def list_files(roots: Sequence[str | Path] = DEFAULT_ROOTS, root: str | Path = "
             found.add(Path(top).as_posix())
             continue
         for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+            dirnames[:] = [d for d in dirnames if d != "__pycache__" and not d.startswith(".")]
             for name in filenames:
-                if name.startswith(".") and name.endswith(".tmp"):
+                if name.startswith("."):
                     continue
                 rel = (Path(dirpath) / name).relative_to(root).as_posix()
                 if rel not in excluded:
