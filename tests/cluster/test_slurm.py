@@ -174,7 +174,11 @@ def _compare_arrays(name: str, xa, xb, rtol: float) -> float:
     xa, xb = np.asarray(xa), np.asarray(xb)
     assert xa.shape == xb.shape, f"{name}: shape {xa.shape} vs {xb.shape}"
     if not (np.issubdtype(xa.dtype, np.number) or xa.dtype == bool):
-        np.testing.assert_array_equal(xb, xa, err_msg=name)
+        # Object columns (CSV text with empty cells): NaN != NaN elementwise, so compare a NaN-free form.
+        def canon(x):
+            return np.array(["<NA>" if isinstance(v, float) and v != v else repr(v) for v in x.ravel()])
+
+        np.testing.assert_array_equal(canon(xb), canon(xa), err_msg=name)
         return 0.0
     fa, fb = xa.astype(float), xb.astype(float)
     np.testing.assert_allclose(fb, fa, rtol=rtol, atol=0.0, equal_nan=True, err_msg=name)
@@ -183,7 +187,7 @@ def _compare_arrays(name: str, xa, xb, rtol: float) -> float:
 
 
 def compare_results(a: Path, b: Path, rtol: float) -> dict[str, float]:
-    """Compare the numeric results of two runs under results/: CSV tables and .npy/.npz arrays.
+    """Compare the numeric outputs of two runs under data/ and results/: CSV tables and .npy/.npz arrays.
 
     Columns / array keys named like a time (time, wall, seconds, elapsed, ...) are skipped.
     Returns file -> max. abs. difference."""
@@ -193,12 +197,13 @@ def compare_results(a: Path, b: Path, rtol: float) -> dict[str, float]:
     compared: dict[str, float] = {}
     files = sorted(
         p.relative_to(a)
-        for p in (a / "results").rglob("*")
+        for top in ("data", "results")
+        for p in (a / top).rglob("*")
         if p.is_file()
         and p.suffix in {".csv", ".npy", ".npz"}
         and not {"logs", "benchmarks"} & set(p.relative_to(a).parts)
     )
-    assert files, f"no .csv/.npy/.npz results under {a / 'results'}"
+    assert files, f"no .csv/.npy/.npz outputs under {a}/data or {a}/results"
     for rel in files:
         pa, pb = a / rel, b / rel
         assert pb.is_file(), f"{rel} produced locally but not on SLURM"
