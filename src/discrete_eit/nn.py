@@ -100,7 +100,7 @@ def _torch_threads(threads: int):
     Option("init_low", float, 0.5, "lower end of the initial γ₀ distribution"),
     Option("init_high", float, 1.5, "upper end of the initial γ₀ distribution"),
     Option("gamma_min", float, 0.1, "lower bound on γ, applied after every step (the clip)"),
-    Option("gamma_max", float, math.inf, "upper bound on γ (box constraint)"),
+    Option("gamma_max", float, None, "upper bound on γ (box constraint; default none)"),
     Option("fixed_edges", str, "", "edges held fixed: comma-separated INDEX (true value), "
            "INDEX=VALUE, spikes or ring"),
     Option("threshold", float, 1e-4, "plateau rule: relative improvement threshold"),
@@ -116,7 +116,7 @@ def _torch_threads(threads: int):
     Option("progress", float, 30.0, "seconds between progress lines on stderr (0 = none)"),
 ), batched=True)
 def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float, lam: float,
-              seed: int, init_low: float, init_high: float, gamma_min: float, gamma_max: float,
+              seed: int, init_low: float, init_high: float, gamma_min: float, gamma_max: float | None,
               fixed_edges: str, threshold: float, patience: int, factor: float, min_lr: float,
               log_every: int, device: str, compile: str, threads: int, progress: float
               ) -> list[Reconstruction]:
@@ -127,7 +127,8 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
         return []
     if not (0 < init_low <= init_high):
         raise ValueError(f"need 0 < init_low <= init_high, got {init_low}, {init_high}")
-    if not gamma_min <= gamma_max:
+    upper = math.inf if gamma_max is None else gamma_max  # None keeps inf out of the JSON sidecar
+    if not gamma_min <= upper:
         raise ValueError(f"need gamma_min <= gamma_max, got {gamma_min}, {gamma_max}")
     lattice = Lattice(datasets[0].n)
     E = lattice.n_edges
@@ -145,7 +146,7 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
     gamma0 = initial_gamma(E, seed, init_low, init_high)
     with _torch_threads(threads):
         trainer = FastTrainer(datasets, gamma0, schedule, boundary_weight=lam, lower=gamma_min,
-                              upper=gamma_max, fixed=fixed, fixed_values=fixed_values,
+                              upper=upper, fixed=fixed, fixed_values=fixed_values,
                               device=device, compile=compile)
         results = trainer.run(iterations, log_every=log_every, progress=progress,
                               label=f"nn n={lattice.n} batch={len(datasets)}")
