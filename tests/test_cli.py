@@ -215,3 +215,51 @@ def test_console_script_and_module_entry_points(tmp_path):
     res = subprocess.run([sys.executable, "-m", "discrete_eit", "generate", "--n", "2", "--partial", "x",
                           "--out", str(tmp_path / "y.npz")], capture_output=True, text=True)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [
+    ["reconstruct", "--method", "cm"],
+    ["reconstruct", "--method", "nn_fast"],
+    ["reconstruct", "--method", "ols"],
+    ["reconstruct", "--method", "nn", "--iterations", "300", "--compile", "off", "--device", "cpu"],
+    ["sensitivity"],
+])
+def test_same_arguments_byte_identical_results(command, tmp_path, capsys):
+    data = generate(tmp_path, capsys)
+    outs = [tmp_path / "r1.npz", tmp_path / "r2.npz"]
+    for out in outs:
+        code, _, err = run([*command, "--data", data, "--out", out], capsys)
+        assert code == 0, err
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+
+
+def test_more_bad_inputs_one_line_and_nothing_left(tmp_path, capsys):
+    data = generate(tmp_path, capsys)
+    # output path that is a directory: neither it nor a stray sidecar appears
+    target = tmp_path / "adir"
+    target.mkdir()
+    code, _, err = run(["sensitivity", "--data", data, "--out", target], capsys)
+    one_line_error(code, err, str(target))
+    assert not (tmp_path / "adir.json").exists() and not list(target.iterdir())
+    # a reconstruction that cannot be linearised at names the file
+    from discrete_eit.io import write_artifact
+    write_artifact(tmp_path / "neg.npz", {"gamma": -np.ones(24)}, "reconstruction", {})
+    code, _, err = run(["sensitivity", "--data", data, "--recon", tmp_path / "neg.npz",
+                        "--out", tmp_path / "s.npz"], capsys)
+    one_line_error(code, err, "neg.npz", "positive")
+    assert not (tmp_path / "s.npz").exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "--n", "3", "--seed", "-1", "--out", str(tmp_path / "x.npz")])
+    one_line_error(exc.value.code, capsys.readouterr().err, "--seed", ">= 0")
+
+
+def test_cuda_request_without_cuda_is_a_clean_error(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    data = generate(tmp_path, capsys)
+    out = tmp_path / "r.npz"
+    code, _, err = run(["reconstruct", "--method", "nn", "--device", "cuda", "--iterations", "10",
+                        "--data", data, "--out", out], capsys)
+    one_line_error(code, err, str(data), "cuda")
+    assert not out.exists()

@@ -79,6 +79,32 @@ def test_symmetry_oracles(n, random_gamma):
         np.testing.assert_allclose(dtn_matrix(L, transform(g)), D[np.ix_(perm, perm)], rtol=1e-12, atol=1e-14)
 
 
+def test_n2_general_gamma_by_hand():
+    # n = 2 written out by hand (independent of Lattice's index functions): interior a=(1,1),
+    # b=(1,2), c=(2,2), d=(2,1); boundary order N1 N2 E1 E2 S2 S1 W2 W1 touches a b b c c d d a.
+    # Λ = diag(s) − S Bᵀ (L_cyc + diag(spike sums))⁻¹ B S with s the spike conductivities.
+    rng = np.random.default_rng(4)
+    gh = rng.uniform(0.3, 1, (2, 3))
+    gv = rng.uniform(0.3, 1, (3, 2))
+    a, b, c, d = range(4)
+    spikes = [(gv[0, 0], a), (gv[0, 1], b), (gh[0, 2], b), (gh[1, 2], c),
+              (gv[2, 1], c), (gv[2, 0], d), (gh[1, 0], d), (gh[0, 0], a)]
+    links = [(gh[0, 1], a, b), (gh[1, 1], d, c), (gv[1, 0], a, d), (gv[1, 1], b, c)]
+    Lii = np.zeros((4, 4))
+    for w, p, q in links:
+        Lii[[p, q], [p, q]] += w
+        Lii[p, q] -= w
+        Lii[q, p] -= w
+    B = np.zeros((4, 8))
+    for k, (w, p) in enumerate(spikes):
+        Lii[p, p] += w
+        B[p, k] = w
+    s = np.array([w for w, _ in spikes])
+    expected = np.diag(s) - B.T @ np.linalg.solve(Lii, B)
+    L = Lattice(2)
+    np.testing.assert_allclose(dtn_matrix(L, L.join(gh, gv)), expected, rtol=1e-13, atol=1e-15)
+
+
 def test_harmonic_extension_and_energy(random_gamma):
     L, g = random_gamma(4, 3)
     U = harmonic_extensions(L, g)

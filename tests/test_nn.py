@@ -26,7 +26,7 @@ from discrete_eit.nn_model import (  # noqa: E402
 )
 
 # Small, fast settings for the option tests (eager: no compilation cost).
-QUICK = {"compile": "off", "progress": 0.0}
+QUICK = {"compile": "off", "progress": 0.0, "device": "cpu"}
 
 
 @pytest.fixture(autouse=True)

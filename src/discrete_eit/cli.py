@@ -1,8 +1,9 @@
 """Command-line interface ``discrete-eit`` (also ``python -m discrete_eit``).
 
 Sub-commands: ``generate``, ``reconstruct``, ``sensitivity``, ``evaluate``, ``audit``. Every
-error is one line ``discrete-eit: error: FILE: problem`` on stderr with exit code 1 (2 for
-usage errors), and no output file is left behind.
+error is one line on stderr — ``discrete-eit: error: FILE: problem`` for bad data, the flag for
+usage errors — with exit code 1 (2 for usage errors). Outputs are written atomically, each with
+its sidecar, so a failed command leaves no output behind.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from . import __version__
 from .datasets import DataError, generate_dataset
+from .forward import check_gamma
 from .io import (
     load_dataset,
     load_dtn_matrix,
@@ -25,7 +27,7 @@ from .io import (
     load_result,
     save_dataset,
     write_artifact,
-    write_json_artifact,
+    write_bytes_artifact,
 )
 from .lattice import Lattice
 from .methods import load_methods, reconstruct_many
@@ -38,17 +40,29 @@ from .sensitivity import predicted_std
 log = logging.getLogger("discrete_eit")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
-    return value
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
+        return value
+    return parse
+
+
+_positive_int = _int_at_least(1)
+_nonneg_int = _int_at_least(0)
 
 
 def _nonneg_float(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
     if not np.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
     return value
 
 
@@ -104,6 +118,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     inputs = [args.data]
     if args.recon is not None:
         gamma = load_result(args.recon)["gamma"]
+        try:
+            check_gamma(dataset.lattice, gamma)
+        except ValueError as exc:
+            raise DataError(f"{args.recon}: cannot linearise here: {exc}") from None
         inputs.append(args.recon)
     elif dataset.gamma_true is not None:
         gamma = dataset.gamma_true
@@ -140,9 +158,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise DataError(f"{args.recon}: gamma has shape {gamma_hat.shape}, dataset {args.data} needs "
                         f"({dataset.lattice.n_edges},)")
     metrics = error_metrics(dataset, gamma_hat)
+    text = to_json(metrics)
     if args.out:
-        write_json_artifact(args.out, metrics)
-    sys.stdout.write(to_json(metrics))
+        write_bytes_artifact(args.out, text.encode(), "metrics",
+                             {"data": str(args.data), "recon": str(args.recon)}, [args.data, args.recon])
+    sys.stdout.write(text)
     return 0
 
 
@@ -172,9 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     src = g.add_mutually_exclusive_group()
     src.add_argument("--profile", default="wave", choices=sorted(PROFILES), help="conductivity profile")
     src.add_argument("--gamma", type=Path, help="user conductivity (.npy, 2n(n+1) values, MATH.md order)")
-    g.add_argument("--profile-seed", type=int, default=0, help="seed of random profiles (default 0)")
+    g.add_argument("--profile-seed", type=_nonneg_int, default=0, help="seed of random profiles (default 0)")
     g.add_argument("--noise", type=_nonneg_float, default=0.0, help="relative noise level δ (default 0)")
-    g.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    g.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed (default 0)")
     g.add_argument("--partial", default="full", choices=sorted(PARTIAL_SETS), help="partial-data set")
     g.add_argument("--symmetric-noise", action="store_true", help="symmetrise ξ so Λ^δ stays symmetric")
     g.add_argument("--out", type=Path, required=True)
@@ -191,15 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, nargs="+", required=True, help="one output .npz per input")
     # One flag per option name across all methods; Method.resolve_options rejects flags that do
     # not apply to the chosen method. The first declaration's type and help are used.
-    users: dict[str, list[str]] = {}
-    first: dict[str, object] = {}
+    declared: dict[str, list] = {}
     for m in methods.values():
         for o in m.options:
-            users.setdefault(o.name, []).append(m.name)
-            first.setdefault(o.name, o)
-    for name, o in first.items():
-        r.add_argument("--" + name.replace("_", "-"), dest="opt_" + name, type=o.type, metavar=name.upper(),
-                       default=argparse.SUPPRESS, help=f"{o.help} (methods: {', '.join(users[name])})")
+            declared.setdefault(o.name, []).append((m.name, o))
+    for name, uses in declared.items():
+        helps = {o.help for _, o in uses}
+        if len(helps) == 1:
+            text = f"{uses[0][1].help} (methods: {', '.join(m for m, _ in uses)})"
+        else:
+            text = "; ".join(f"{m}: {o.help}" for m, o in uses)
+        r.add_argument("--" + name.replace("_", "-"), dest="opt_" + name, type=uses[0][1].type,
+                       metavar=name.upper(), default=argparse.SUPPRESS, help=text)
 
     s = sub.add_parser("sensitivity", help="predicted pointwise error (linearised) for a dataset's index set")
     s.add_argument("--data", type=Path, required=True)
@@ -240,8 +263,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"discrete-eit: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("discrete-eit: interrupted; no partial output was written", file=sys.stderr)
+        print("discrete-eit: interrupted; files are written atomically, none was left half-written",
+              file=sys.stderr)
         return 130
+    except Exception as exc:  # last resort: still one line, with the type to aid a bug report
+        log.debug("unexpected error", exc_info=True)
+        print(f"discrete-eit: error: {type(exc).__name__}: {exc} (rerun with --log-level DEBUG for the "
+              "traceback)", file=sys.stderr)
+        return 1
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -272,7 +272,7 @@ def complete_dtn(data, mask: np.ndarray | None = None, n: int | None = None, *,
     ------
     ValueError
         One line naming the partial set and the missing entries when the mask does not determine
-        Λ by these rules (e.g. ``last2n``).
+        Λ by these rules (e.g. ``sigma0`` or ``corners`` for n ≥ 2).
     """
     dtn, mask, n, name = _unpack(data, mask, n)
     set_name = set_name or name

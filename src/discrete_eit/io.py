@@ -28,25 +28,53 @@ from .datasets import DataError, Dataset
 from .provenance import build_sidecar, read_sidecar, sha256_bytes, sha256_file, sidecar_path, to_json
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+_FILE_MODE = 0o644  # mkstemp creates 0600; artifacts are meant to be shared
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    path = Path(path)
+def _write_temp(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a fresh temporary file next to ``path``; returns the temporary path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the usual permissions
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
+
+
+def atomic_write_files(files: dict[str | Path, bytes]) -> None:
+    """Write several files all-or-nothing: every temporary file first, then rename in order.
+
+    If anything fails, the temporaries and any file already renamed by this call are removed,
+    so no final name is left holding new content. Order the dict so that the file whose
+    presence means "complete" (the artifact, after its sidecar) comes last.
+    """
+    temps: list[tuple[Path, Path]] = []
+    done: list[Path] = []
+    try:
+        for path, data in files.items():
+            temps.append((_write_temp(Path(path), data), Path(path)))
+        for tmp, path in temps:
+            if path.is_dir():
+                raise IsADirectoryError(f"{path}: is a directory")
+            os.replace(tmp, path)
+            done.append(path)
+    except BaseException:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        for path in done:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
+    atomic_write_files({path: data})
 
 
 def npz_bytes(arrays: dict[str, Any]) -> bytes:
@@ -79,13 +107,10 @@ def write_bytes_artifact(path: str | Path, data: bytes, kind: str, params: dict[
     """Write any file (table, figure, JSON) atomically with its provenance sidecar."""
     record = build_sidecar(kind, sha256_bytes(data), params,
                            {str(p): sha256_file(p) for p in inputs}, wall_time_s, extra)
-    atomic_write_bytes(sidecar_path(path), to_json(record).encode())
-    atomic_write_bytes(path, data)
+    atomic_write_files({sidecar_path(path): to_json(record).encode(), path: data})
     return record
 
 
-def write_json_artifact(path: str | Path, payload: dict[str, Any]) -> None:
-    atomic_write_bytes(path, to_json(payload).encode())
 
 
 def load_npz(path: str | Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -147,13 +172,17 @@ def load_dataset(path: str | Path) -> Dataset:
                    source=str(path), params=params)
 
 
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npy file ({exc})") from None
+
+
 def load_dtn_matrix(path: str | Path) -> Dataset:
     """A user's measured 4n×4n DtN matrix (``.npy``, NaN = unmeasured) as a :class:`Dataset`."""
     path = Path(path)
-    try:
-        dtn = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npy file ({exc})") from None
+    dtn = _load_npy(path)
     if dtn.ndim != 2 or dtn.shape[0] != dtn.shape[1] or dtn.shape[0] % 4 or dtn.shape[0] == 0:
         raise DataError(f"{path}: DtN matrix must be 4n×4n with n >= 1, got shape {dtn.shape}")
     if not np.issubdtype(dtn.dtype, np.floating):
@@ -166,10 +195,7 @@ def load_dtn_matrix(path: str | Path) -> Dataset:
 def load_gamma(path: str | Path, n_edges: int) -> np.ndarray:
     """A user's conductivity vector (``.npy``) in the MATH.md edge order."""
     path = Path(path)
-    try:
-        gamma = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npy file ({exc})") from None
+    gamma = _load_npy(path)
     if gamma.shape != (n_edges,):
         raise DataError(f"{path}: gamma must have shape ({n_edges},) = 2n(n+1), got {gamma.shape}")
     if not np.issubdtype(gamma.dtype, np.floating) or not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):

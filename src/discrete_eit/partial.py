@@ -54,7 +54,12 @@ def last3n(lattice: Lattice) -> np.ndarray:
 
 @register_partial_set("last2n")
 def last2n(lattice: Lattice) -> np.ndarray:
-    """Columns 2n+1..4n: Dirichlet data on S, W only. Does not determine γ (negative case)."""
+    """Columns 2n+1..4n: Dirichlet data on S, W only.
+
+    MATH.md §3 calls this a non-determining set; measured here, the rank rule completes it and its
+    Jacobian has full rank, but noise is amplified enormously (completion error / δ ≈ 2e3 at
+    n = 6, 2e5 at n = 8): an unstable, not an undetermined, set. See docs/conventions.md.
+    """
     return _columns_from(lattice, 2 * lattice.n)
 
 

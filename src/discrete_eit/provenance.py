@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import math
 import platform
 import subprocess
 import sys
@@ -110,16 +111,25 @@ def read_sidecar(path: str | Path) -> dict[str, Any]:
 
 
 def to_json(record: dict[str, Any]) -> str:
-    return json.dumps(record, indent=2, sort_keys=True, default=_json_default) + "\n"
+    """Strict JSON (non-finite floats become ``null``; numpy scalars/arrays and paths converted)."""
+    return json.dumps(_jsonable(record), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
-def _json_default(obj: Any) -> Any:
+def _jsonable(obj: Any) -> Any:
     import numpy as np
 
-    if isinstance(obj, np.generic):
-        return obj.item()
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return obj.tolist()
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
     if isinstance(obj, Path):
         return str(obj)
+    if obj is None or isinstance(obj, (str, int, bool)):
+        return obj
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
