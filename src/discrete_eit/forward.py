@@ -51,10 +51,17 @@ class ForwardSolution:
     dtn : (4n, 4n) float64 — the DtN matrix Λ(γ).
     potentials : (N, 4n) float64 — harmonic extensions ``U = [I; −L_II⁻¹ L_IB]``; column k is the
         potential on every node for Dirichlet data ``e_k``.
+    interior_factor : banded Cholesky factor of ``L_II`` (LAPACK upper form), reused by
+        :meth:`solve_interior` for further right-hand sides.
     """
 
     dtn: np.ndarray
     potentials: np.ndarray
+    interior_factor: np.ndarray
+
+    def solve_interior(self, rhs: np.ndarray) -> np.ndarray:
+        """``L_II⁻¹ rhs`` for rhs of shape (n², …) with the stored factorisation."""
+        return cho_solve_banded((self.interior_factor, False), rhs)
 
 
 def _banded_upper(L_ii: sp.spmatrix, bandwidth: int) -> np.ndarray:
@@ -83,7 +90,7 @@ def solve_forward(lattice: Lattice, gamma: np.ndarray) -> ForwardSolution:
     U = np.vstack([np.eye(nb), interior])
     dtn = L_bb + L_ib.T @ interior
     dtn = 0.5 * (dtn + dtn.T)  # exact symmetry; removes rounding asymmetry only
-    return ForwardSolution(dtn=dtn, potentials=U)
+    return ForwardSolution(dtn=dtn, potentials=U, interior_factor=factor)
 
 
 def dtn_matrix(lattice: Lattice, gamma: np.ndarray) -> np.ndarray:

@@ -33,7 +33,11 @@ def dtn_jacobian(lattice: Lattice, gamma: np.ndarray, entries: np.ndarray | None
     (m, 2n(n+1)) float64 array, row s = gradient of ``Λ[i_s, j_s]``.
     """
     D = edge_differences(lattice, solve_forward(lattice, gamma).potentials)
-    rows, cols = entry_pairs(lattice, entries)
+    return jacobian_from_differences(D, *entry_pairs(lattice, entries))
+
+
+def jacobian_from_differences(D: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """(m, E) Jacobian rows ``D[e, i_s] D[e, j_s]`` from edge differences D (E, 4n)."""
     return (D[:, rows] * D[:, cols]).T
 
 

@@ -73,10 +73,10 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg as sla
-from scipy.sparse.linalg import splu
 
 from .datasets import Dataset
-from .forward import check_gamma, kirchhoff_matrix
+from .forward import check_gamma, kirchhoff_matrix, solve_forward
+from .jacobian import edge_differences
 from .levenberg_marquardt import (
     ACCELERATIONS,
     SOLVERS,
@@ -198,16 +198,11 @@ class ReducedState:
         self.model = model
         self.gamma = gamma
         lam, nb = model.lam, model.nb
-        L = kirchhoff_matrix(model.lattice, gamma).tocsc()
-        L_bb = L[:nb, :nb].toarray()
-        L_ib = L[nb:, :nb].toarray()
-        self.lu = splu(L[nb:, nb:].tocsc())          # one sparse factorisation of L_II per γ
-        U_i = -self.lu.solve(L_ib)                   # (n², 4n)
-        dtn = L_bb + L_ib.T @ U_i
-        self.dtn = 0.5 * (dtn + dtn.T)               # as forward.solve_forward: rounding symmetry
-        self.potentials = np.vstack([np.eye(nb), U_i])
-        a, b = model.lattice.edges.T
-        self.harmonic_drops = self.potentials[a] - self.potentials[b]   # D^h, (E, 4n)
+        self.forward = solve_forward(model.lattice, gamma)  # one factorisation of L_II per γ
+        self.dtn = self.forward.dtn
+        self.potentials = self.forward.potentials
+        U_i = self.potentials[nb:]                   # (n², 4n)
+        self.harmonic_drops = edge_differences(model.lattice, self.potentials)   # D^h, (E, 4n)
         self.chol, self.t, self.mu = [], [], []
         loss = noise = 0.0
         for grp in model.groups:
@@ -242,7 +237,7 @@ class ReducedState:
         carry z = 0).
         """
         U_i = self.potentials[self.model.nb:]
-        return [self.model.lam * self.lu.solve(U_i[:, grp.brows] @ t)
+        return [self.model.lam * self.forward.solve_interior(U_i[:, grp.brows] @ t)
                 for grp, t in zip(self.model.groups, self.t, strict=True)]
 
     def kernel(self) -> np.ndarray:

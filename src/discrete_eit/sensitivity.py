@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .forward import solve_forward
-from .jacobian import edge_differences, entry_pairs
+from .jacobian import edge_differences, entry_pairs, jacobian_from_differences
 from .lattice import Lattice
 
 RANK_RTOL = 1e-10
@@ -51,7 +51,7 @@ def predicted_std(lattice: Lattice, gamma: np.ndarray, entries: np.ndarray) -> S
     fwd = solve_forward(lattice, gamma)
     D = edge_differences(lattice, fwd.potentials)
     rows, cols = entry_pairs(lattice, entries)
-    J = (D[:, rows] * D[:, cols]).T  # (m, E)
+    J = jacobian_from_differences(D, rows, cols)  # (m, E)
     U, s, Vt = np.linalg.svd(J, full_matrices=False)
     rank = int(np.sum(s > RANK_RTOL * s[0])) if s.size else 0
     E = lattice.n_edges
