@@ -188,6 +188,22 @@ def test_error_vs_delta_and_loss_curves(tmp_path):
     assert curves["loss"].iloc[-1] == pytest.approx(1e-8)
 
 
+def test_cli_subcommand_registration(tmp_path, monkeypatch, capsys):
+    """`discrete-eit manifest ...` once discrete_eit.cli registers add_cli_parser / run_cli."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="discrete-eit")
+    mf.add_cli_parser(parser.add_subparsers(dest="command", required=True))
+    _fake_run(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    args = parser.parse_args(["manifest", "write", "--config", "config/config.yaml"])
+    assert mf.run_cli(args) == 0 and (tmp_path / "results/provenance.json").is_file()
+    assert mf.run_cli(parser.parse_args(["manifest", "verify"])) == 0
+    (tmp_path / "results/tables/errors.csv").write_text("run,rel_l2\nnn,0.2\n")
+    assert mf.run_cli(parser.parse_args(["manifest", "verify"])) == 1
+    assert "results/tables/errors.csv: sha256" in capsys.readouterr().err
+
+
 def test_write_dvc_metrics_has_sidecar(tmp_path, capsys):
     _errors_table().to_csv(tmp_path / "errors.csv", index=False)
     assert mf.main(["metrics", "--errors", str(tmp_path / "errors.csv"),

@@ -1,4 +1,4 @@
-"""Run manifest ``results/provenance.json`` and the DVC metrics / plot files of a run.
+"""Run manifest results/provenance.json, and the DVC metrics / plot files of a run.
 
 The manifest is written at the end of a run (Snakemake rule ``provenance_manifest``, or
 ``python -m discrete_eit.manifest``) and records, for the run that produced the current outputs:
@@ -466,45 +466,61 @@ def write_plot_csv(df, out: str | Path, kind: str, params: Mapping[str, Any],
 
 
 # ---- command line ----------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m discrete_eit.manifest", description=__doc__.split("\n")[0])
-    sub = p.add_subparsers(dest="command")
-    w = sub.add_parser("write", help="write the run manifest (default command)")
+def _add_actions(sub) -> None:
+    w = sub.add_parser("write", help="write the run manifest (default)")
     w.add_argument("--config", action="append", type=Path, metavar="FILE",
                    help=f"config file(s) in Snakemake's merge order (default: {DEFAULT_CONFIG}); repeat "
                         "for an overlay, e.g. --config config/config.yaml --config config/quick.yaml")
     w.add_argument("--root", action="append", metavar="DIR",
                    help=f"output directories to hash (default: {' '.join(DEFAULT_ROOTS)})")
-    w.add_argument("--out", type=Path, default=Path(MANIFEST_PATH))
+    w.add_argument("--out", type=Path, default=Path(MANIFEST_PATH), help=f"default: {MANIFEST_PATH}")
     v = sub.add_parser("verify", help="re-hash every output a manifest lists; exit 1 at the first mismatch")
-    v.add_argument("manifest", type=Path, nargs="?", default=Path(MANIFEST_PATH))
+    v.add_argument("manifest", type=Path, nargs="?", default=Path(MANIFEST_PATH),
+                   help=f"default: {MANIFEST_PATH}")
     m = sub.add_parser("metrics", help="headline errors (JSON for dvc metrics) from the error table")
     m.add_argument("--errors", type=Path, default=Path("results/tables/errors.csv"))
     m.add_argument("--out", type=Path, default=Path("results/metrics.json"))
+
+
+def add_cli_parser(subparsers) -> None:
+    """Register ``discrete-eit manifest write|verify|metrics`` on the CLI's sub-parsers."""
+    p = subparsers.add_parser("manifest", help="write or verify the run manifest results/provenance.json",
+                              description=__doc__.split("\n")[0])
+    _add_actions(p.add_subparsers(dest="manifest_command", required=True))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m discrete_eit.manifest", description=__doc__.split("\n")[0])
+    _add_actions(p.add_subparsers(dest="manifest_command"))
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
-        argv = ["write", *argv]
-    args = build_parser().parse_args(argv)
+def run_cli(args: argparse.Namespace) -> int:
+    """Run a parsed ``manifest`` command; 0 on success, 1 (one line on stderr) on failure."""
     try:
-        if args.command == "write":
+        if args.manifest_command == "write":
             record = write_manifest(args.out, args.config or [DEFAULT_CONFIG], args.root or DEFAULT_ROOTS)
             commit = (record["git"]["commit"] or "none")[:10]
             print(f"wrote {args.out}: {record['n_outputs']} outputs, config "
                   f"{record['config']['sha256'][:12]}, commit {commit}")
-        elif args.command == "verify":
+        elif args.manifest_command == "verify":
             count = verify_manifest(args.manifest)
             print(f"manifest verified: {count} output(s) match {args.manifest}")
-        elif args.command == "metrics":
+        elif args.manifest_command == "metrics":
             write_dvc_metrics(args.errors, args.out)
             print(f"wrote {args.out}")
     except (ManifestError, OSError, ValueError) as exc:
         print(f"discrete-eit manifest: error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m discrete_eit.manifest [write|verify|metrics] ...`` (``write`` by default)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["write", *argv]
+    return run_cli(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":
