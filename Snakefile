@@ -45,9 +45,15 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/provenance.smk"
 
 
+# Every intermediate is a target too, so that deleting one file (a dataset, a reconstruction, an
+# evaluation) rebuilds exactly it and what depends on it.
 rule all:
     default_target: True
     input:
+        sorted({cell_data(c) for c in CELLS}),
+        [cell_recon(c) for c in CELLS],
+        [cell_eval(c) for c in CELLS],
+        [sens_path(*t) for t in SENS_TARGETS],
         ALL_TABLES,
         ALL_FIGURES,
         "results/claims.md",

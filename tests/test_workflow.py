@@ -50,14 +50,15 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = TIMEOUT):
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = TIMEOUT) -> str:
+    """Run Snakemake in ``workdir``; returns stdout + stderr (Snakemake logs to stderr)."""
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True,
                           timeout=timeout, env=env)
+    text = proc.stdout + proc.stderr
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return proc
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{text[-8000:]}")
+    return text if check else (proc.returncode, text)
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -76,7 +77,13 @@ def job_counts(output: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    """One complete quick run, shared by the tests of this module (read them, do not modify)."""
+    """One complete quick run, shared by the tests of this module (read them, do not modify).
+
+    ``DISCRETE_EIT_QUICK_RUN=DIR`` reuses a finished quick run in DIR (development shortcut).
+    """
+    reuse = os.environ.get("DISCRETE_EIT_QUICK_RUN")
+    if reuse:
+        return Path(reuse)
     wd = copy_workflow(tmp_path_factory.mktemp("quick"))
     t0 = time.perf_counter()
     snakemake(wd, "--cores", "2", *QUICK)
@@ -131,8 +138,7 @@ def test_quick_run_outputs(quick_run):
 
 
 def test_rerun_is_a_noop(quick_run):
-    out = snakemake(quick_run, "-n", *QUICK)
-    text = out.stdout + out.stderr
+    text = snakemake(quick_run, "-n", *QUICK)
     assert "Nothing to be done" in text, text[-3000:]
 
 
@@ -144,7 +150,7 @@ def test_deleting_one_reconstruction_rebuilds_only_it(quick_run, tmp_path):
     victim = wd / "results/recon/cm/wave/n4/full/d0.01_s0.npz"
     assert victim.is_file()
     victim.unlink()
-    counts = job_counts(snakemake(wd, "-n", *QUICK).stdout)
+    counts = job_counts(snakemake(wd, "-n", *QUICK))
     assert counts.get("reconstruct_cm") == 1 and counts.get("evaluate") == 1, counts
     assert "generate" not in counts and "reconstruct_nn_fast" not in counts, counts
     assert not any(k.startswith("reconstruct_nn__") for k in counts), counts
@@ -152,23 +158,21 @@ def test_deleting_one_reconstruction_rebuilds_only_it(quick_run, tmp_path):
     # a batched NN result: its whole batch (one job) reruns, nothing else upstream
     nn_victim = wd / "results/recon/nn/wave/n4/last3n/d0_s0.npz"
     nn_victim.unlink()
-    counts = job_counts(snakemake(wd, "-n", *QUICK).stdout)
+    counts = job_counts(snakemake(wd, "-n", *QUICK))
     nn_jobs = {k: v for k, v in counts.items() if k.startswith("reconstruct_nn__")}
     assert nn_jobs == {"reconstruct_nn__nn__wave__n4__partial": 1}, counts
     assert "generate" not in counts
     # and running it rebuilds exactly that
-    out = snakemake(wd, "--cores", "2", *QUICK)
+    snakemake(wd, "--cores", "2", *QUICK)
     assert victim.is_file() and nn_victim.is_file()
-    assert "Nothing to be done" in (snakemake(wd, "-n", *QUICK).stdout)
-    del out
+    assert "Nothing to be done" in snakemake(wd, "-n", *QUICK)
 
 
 def _invalid(tmp_path: Path, overlay: dict, key: str) -> None:
     wd = copy_workflow(tmp_path / "inv")
     (wd / "bad.yaml").write_text(yaml.safe_dump(overlay))
-    proc = snakemake(wd, "--cores", "1", *QUICK, "bad.yaml", check=False, timeout=300)
-    text = proc.stdout + proc.stderr
-    assert proc.returncode != 0, text[-2000:]
+    rc, text = snakemake(wd, "--cores", "1", *QUICK, "bad.yaml", check=False, timeout=300)
+    assert rc != 0, text[-2000:]
     assert f"invalid configuration: {key}" in text, text[-2000:]
     assert not (wd / "data").exists() and not (wd / "results").exists(), "a job ran"
     shutil.rmtree(wd)
@@ -205,8 +209,7 @@ def test_schema_enums_match_registries():
 
 def test_dry_run_lists_default_dag(tmp_path):
     wd = copy_workflow(tmp_path / "dry")
-    out = snakemake(wd, "-n", timeout=600)
-    counts = job_counts(out.stdout)
+    counts = job_counts(snakemake(wd, "-n", timeout=600))
     assert counts.get("all") == 1 and counts.get("generate", 0) > 20
     assert any(k.startswith("reconstruct_nn__") for k in counts)
     assert counts.get("reconstruct_cm", 0) > 0 and counts.get("reconstruct_ols", 0) > 0
@@ -214,8 +217,7 @@ def test_dry_run_lists_default_dag(tmp_path):
 
 def test_lint_clean_for_workflow_rules(tmp_path):
     wd = copy_workflow(tmp_path / "lint")
-    out = snakemake(wd, "--lint", *QUICK, check=False, timeout=600)
-    text = out.stdout + out.stderr
+    _, text = snakemake(wd, "--lint", *QUICK, check=False, timeout=600)
     own = [line for line in text.splitlines() if line.startswith("Lints for")
            and "provenance.smk" not in line]
     assert not own, text[-4000:]

@@ -33,8 +33,6 @@ rule evaluate:
         recon="results/recon/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
     output:
         "results/eval/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.json",
-    params:
-        cli=DEIT,
     log:
         "results/logs/evaluate/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.log",
     benchmark:
@@ -47,13 +45,13 @@ rule evaluate:
         runtime=5,
         mem_mb=1000,
     shell:
-        "{params.cli} evaluate --data {input.data} --recon {input.recon} --out {output} > /dev/null 2> {log}"
+        "discrete-eit evaluate --data {input.data} --recon {input.recon} --out {output} > /dev/null 2> {log}"
 
 
 rule error_table:
     input:
         evals=[cell_eval(c) for c in CELLS],
-        metas=[cell_recon(c) + ".json" for c in CELLS],
+        metas=[cell_meta(c) for c in CELLS],
     output:
         csv=report("results/tables/errors.csv", caption="../report/errors.rst", category="Tables"),
         md="results/tables/errors.md",
@@ -83,7 +81,7 @@ rule error_table:
 rule training_table:
     input:
         recons=[cell_recon(c) for c in NN_CELLS],
-        metas=[cell_recon(c) + ".json" for c in NN_CELLS],
+        metas=[cell_meta(c) for c in NN_CELLS],
     output:
         csv=report("results/tables/training.csv", caption="../report/training.rst", category="Tables"),
         md="results/tables/training.md",

@@ -7,9 +7,12 @@
 #   results/sensitivity/{profile}/n{n}/{pset}.npz
 # δ is written with Python's "g" format (0, 1e-05, 0.001, ...).
 
+import os
 import re
+import shutil
 import sys
 from collections import namedtuple
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
@@ -18,9 +21,16 @@ from discrete_eit.methods import load_methods
 from discrete_eit.partial import PARTIAL_SETS, partial_mask
 from discrete_eit.profiles import PROFILES
 
-# The package's CLI, run with the interpreter that runs Snakemake (no PATH assumptions).
-DEIT = f"{sys.executable} -m discrete_eit --log-level INFO"
-PYTHON = sys.executable
+envvars:
+    "PATH",
+
+
+# Jobs call the package CLI `discrete-eit`: put the bin directory of the interpreter that runs
+# Snakemake (the project's venv) first on PATH, so that it is found without activating the venv.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+if shutil.which("discrete-eit") is None:
+    raise WorkflowError("the `discrete-eit` command was not found; install the package "
+                        "(pip install -e .) into the environment that runs Snakemake")
 
 Cell = namedtuple("Cell", "study run method profile n pset delta seed")
 
@@ -54,6 +64,11 @@ def cell_data(c):
 
 def cell_recon(c):
     return recon_path(c.run, c.profile, c.n, c.pset, c.delta, c.seed)
+
+
+def cell_meta(c):
+    """The provenance sidecar of a cell's reconstruction."""
+    return f"{cell_recon(c)}.json"
 
 
 def cell_eval(c):

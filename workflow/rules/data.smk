@@ -6,7 +6,6 @@ rule generate:
         npz="data/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
         meta="data/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz.json",
     params:
-        cli=DEIT,
         profile_seed=config["profile_seed"],
         symmetric="--symmetric-noise" if config["symmetric_noise"] else "",
     log:
@@ -20,6 +19,6 @@ rule generate:
         runtime=5,
         mem_mb=1000,
     shell:
-        "{params.cli} generate --n {wildcards.n} --profile {wildcards.profile}"
+        "discrete-eit generate --n {wildcards.n} --profile {wildcards.profile}"
         " --profile-seed {params.profile_seed} --noise {wildcards.delta} --seed {wildcards.seed}"
         " --partial {wildcards.pset} {params.symmetric} --out {output.npz} > {log} 2>&1"

@@ -11,7 +11,6 @@ rule reconstruct_cm:
     wildcard_constraints:
         run=run_regex("cm"),
     params:
-        cli=DEIT,
         options=lambda wc: cli_options(wc.run),
     log:
         "results/logs/reconstruct/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.log",
@@ -24,5 +23,5 @@ rule reconstruct_cm:
         runtime=lambda wc: run_resource(wc.run, "runtime"),
         mem_mb=lambda wc: run_resource(wc.run, "mem_mb"),
     shell:
-        "OMP_NUM_THREADS={threads} {params.cli} reconstruct --method cm --data {input.data}"
+        "OMP_NUM_THREADS={threads} discrete-eit reconstruct --method cm --data {input.data}"
         " --out {output.npz} {params.options} > {log} 2>&1"

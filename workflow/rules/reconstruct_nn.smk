@@ -22,10 +22,9 @@ for (_run, _profile, _n, _study), _cells in sorted(NN_BATCHES.items()):
         input:
             [cell_data(c) for c in _cells],
         output:
-            [cell_recon(c) for c in _cells] + [cell_recon(c) + ".json" for c in _cells],
+            npz=[cell_recon(c) for c in _cells],
+            meta=[cell_meta(c) for c in _cells],
         params:
-            cli=DEIT,
-            outs=" ".join(cell_recon(c) for c in _cells),
             options=cli_options(_run),
         log:
             f"results/logs/reconstruct_nn/{_tag}.log",
@@ -38,5 +37,5 @@ for (_run, _profile, _n, _study), _cells in sorted(NN_BATCHES.items()):
             runtime=config["runs"][_run]["runtime"],
             mem_mb=config["runs"][_run]["mem_mb"],
         shell:
-            "OMP_NUM_THREADS={threads} {params.cli} reconstruct --method nn --data {input}"
-            " --out {params.outs} {params.options} > {log} 2>&1"
+            "OMP_NUM_THREADS={threads} discrete-eit reconstruct --method nn --data {input}"
+            " --out {output.npz} {params.options} > {log} 2>&1"

@@ -16,8 +16,6 @@ rule sensitivity:
     output:
         npz="results/sensitivity/{profile}/n{n}/{pset}.npz",
         meta="results/sensitivity/{profile}/n{n}/{pset}.npz.json",
-    params:
-        cli=DEIT,
     log:
         "results/logs/sensitivity/{profile}/n{n}/{pset}.log",
     benchmark:
@@ -29,5 +27,5 @@ rule sensitivity:
         runtime=10,
         mem_mb=2000,
     shell:
-        "OMP_NUM_THREADS={threads} {params.cli} sensitivity --data {input.data} --delta 1"
+        "OMP_NUM_THREADS={threads} discrete-eit sensitivity --data {input.data} --delta 1"
         " --out {output.npz} > {log} 2>&1"
