@@ -272,12 +272,20 @@ def build_manifest(config_files: Sequence[str | Path] = (DEFAULT_CONFIG,),
 def write_manifest(out: str | Path = MANIFEST_PATH, config_files: Sequence[str | Path] = (DEFAULT_CONFIG,),
                    roots: Sequence[str | Path] = DEFAULT_ROOTS, root: str | Path = ".",
                    effective_config: Mapping[str, Any] | None = None,
-                   started: datetime | None = None, finished: datetime | None = None) -> dict[str, Any]:
-    """Build the manifest and write it atomically to ``out``; returns the record."""
+                   started: datetime | None = None, finished: datetime | None = None,
+                   log: str | Path | None = None) -> dict[str, Any]:
+    """Build the manifest and write it atomically to ``out``; returns the record.
+
+    ``log``: a file to write a one-line summary to (the Snakemake rule's log).
+    """
     from .io import atomic_write_bytes
 
     record = build_manifest(config_files, roots, root, out, effective_config, started, finished)
     atomic_write_bytes(out, to_json(record).encode())
+    if log is not None:
+        Path(log).parent.mkdir(parents=True, exist_ok=True)
+        Path(log).write_text(f"wrote {out}: {record['n_outputs']} outputs, config "
+                             f"{record['config']['sha256']}, commit {record['git']['commit']}\n")
     return record
 
 
@@ -463,6 +471,25 @@ def write_plot_csv(df, out: str | Path, kind: str, params: Mapping[str, Any],
 
     write_bytes_artifact(out, df.to_csv(index=False, float_format="%.17g").encode(), kind, dict(params),
                          list(inputs))
+
+
+def write_dvc_outputs(errors_csv: str | Path, curves: Sequence[Mapping[str, Any]], metrics_out: str | Path,
+                      error_vs_delta_out: str | Path, loss_out: str | Path,
+                      log: str | Path | None = None) -> dict[str, Any]:
+    """The DVC metrics file and both plot CSVs (each with a sidecar); returns the metrics.
+
+    ``log``: a file to write a one-line summary to (the Snakemake rule's log).
+    """
+    metrics = write_dvc_metrics(errors_csv, metrics_out)
+    write_plot_csv(error_vs_delta(errors_csv), error_vs_delta_out, "plot_data",
+                   {"metric": METRIC, "study": "noise"}, [errors_csv])
+    write_plot_csv(loss_curves(curves), loss_out, "plot_data", {"curves": [c["label"] for c in curves]},
+                   [c["recon"] for c in curves])
+    if log is not None:
+        Path(log).parent.mkdir(parents=True, exist_ok=True)
+        Path(log).write_text(f"wrote {metrics_out} ({metrics['cells']}), {error_vs_delta_out}, {loss_out} "
+                             f"({len(curves)} curves)\n")
+    return metrics
 
 
 # ---- command line ----------------------------------------------------------------------------

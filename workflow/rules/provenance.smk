@@ -20,17 +20,14 @@ LOSS_CURVES = [
     and c.seed == (0 if c.delta == 0 else config["figures"]["seed"])
 ]
 PHASE_RECONSTRUCTIONS = (
-    [cell_recon(c) for c in CELLS] + [cell_recon(c) + ".json" for c in CELLS]
-    + [sens_path(*t) for t in SENS_TARGETS] + [sens_path(*t) + ".json" for t in SENS_TARGETS]
+    [cell_recon(c) for c in CELLS]
+    + [cell_meta(c) for c in CELLS]
+    + [sens_path(*t) for t in SENS_TARGETS]
+    + [f"{sens_path(*t)}.json" for t in SENS_TARGETS]
 )
-DVC_METRICS = "results/metrics.json"
-DVC_PLOTS = ["results/plots/error_vs_delta.csv", "results/plots/loss_curves.csv"]
-
-
-def snakemake_config_files():
-    """Config files in the order Snakemake merged them: the Snakefile's, then --configfile's."""
-    over = [str(p) for p in workflow.overwrite_configfiles]
-    return [str(p) for p in workflow.configfiles if str(p) not in over] + over
+# Config files in the order Snakemake merged them: the Snakefile's, then each --configfile.
+_OVERLAYS = [str(p) for p in workflow.overwrite_configfiles]
+CONFIG_FILES = [str(p) for p in workflow.configfiles if str(p) not in _OVERLAYS] + _OVERLAYS
 
 
 rule phase_reconstructions:
@@ -57,23 +54,20 @@ rule dvc_metrics:
         errors="results/tables/errors.csv",
         recons=[c["recon"] for c in LOSS_CURVES],
     output:
-        metrics=DVC_METRICS,
-        metrics_meta=DVC_METRICS + ".json",
-        error_vs_delta=DVC_PLOTS[0],
-        error_vs_delta_meta=DVC_PLOTS[0] + ".json",
-        loss=DVC_PLOTS[1],
-        loss_meta=DVC_PLOTS[1] + ".json",
+        metrics="results/metrics.json",
+        metrics_meta="results/metrics.json.json",
+        error_vs_delta="results/plots/error_vs_delta.csv",
+        error_vs_delta_meta="results/plots/error_vs_delta.csv.json",
+        loss="results/plots/loss_curves.csv",
+        loss_meta="results/plots/loss_curves.csv.json",
     params:
         curves=LOSS_CURVES,
+    log:
+        "results/logs/provenance/dvc_metrics.log",
     localrule: True
     run:
-        _manifest.write_dvc_metrics(input.errors, output.metrics)
-        _manifest.write_plot_csv(_manifest.error_vs_delta(input.errors), output.error_vs_delta,
-                                 "plot_data", {"metric": _manifest.METRIC, "study": "noise"},
-                                 [input.errors])
-        _manifest.write_plot_csv(_manifest.loss_curves(params.curves), output.loss, "plot_data",
-                                 {"curves": [c["label"] for c in params.curves]},
-                                 [c["recon"] for c in params.curves])
+        _manifest.write_dvc_outputs(input.errors, params.curves, output.metrics, output.error_vs_delta,
+                                    output.loss, log=log[0])
 
 
 rule provenance_manifest:
@@ -84,7 +78,8 @@ rule provenance_manifest:
         rules.dvc_metrics.output,
     output:
         "results/provenance.json",
+    log:
+        "results/logs/provenance/manifest.log",
     localrule: True
     run:
-        rec = _manifest.write_manifest(output[0], snakemake_config_files(), effective_config=config)
-        print(f"wrote {output[0]}: {rec['n_outputs']} outputs, config {rec['config']['sha256'][:12]}")
+        _manifest.write_manifest(output[0], CONFIG_FILES, effective_config=config, log=log[0])
