@@ -249,3 +249,10 @@ def test_kill_and_rerun_gives_identical_tables(quick_run, tmp_path):
         drop = [c for c in x.columns if "wall_time" in c]
         pd.testing.assert_frame_equal(x.drop(columns=drop), y.drop(columns=drop), check_exact=True,
                                       obj=name)
+
+
+def test_report_has_every_figure_and_table(quick_run, tmp_path):
+    html = tmp_path / "report.html"
+    text = snakemake(quick_run, *QUICK, "--report", str(html), timeout=600)
+    assert html.stat().st_size > 100_000, text[-2000:]
+    assert "ERROR/" not in text, text[-2000:]  # a broken caption

@@ -189,8 +189,13 @@ def render_layout(layout: dict[str, Any], load: Loader = _npz_loader,
     rows = layout["rows"]
     ncols = max(len(r["panels"]) for r in rows)
     size = layout.get("panel_size", 2.3)
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(size * ncols + 1.4, size * len(rows) + 0.6),
-                             squeeze=False)
+    has_lattice = any(p["kind"] in LATTICE_KINDS for r in rows for p in r["panels"])
+    plot_first = any(r["panels"] and r["panels"][0]["kind"] in ("loss", "completion") for r in rows)
+    margin_l = 0.75 if plot_first else 0.4            # inches: row labels (+ a plot's y label)
+    margin_r = 2.0 if has_lattice else 0.2            # inches: colour bars
+    width = size * ncols + margin_l + margin_r
+    height = size * len(rows) + (0.8 if layout.get("title") else 0.4)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(width, height), squeeze=False)
     values: dict[tuple[int, int], tuple[Lattice, np.ndarray]] = {}
     for i, row in enumerate(rows):
         for j, p in enumerate(row["panels"]):
@@ -239,27 +244,31 @@ def render_layout(layout: dict[str, Any], load: Loader = _npz_loader,
                 ax.text(0.5, 0.5, p["text"], ha="center", va="center", wrap=True, fontsize=9,
                         transform=ax.transAxes)
             ax.set_title(p.get("title", ""), fontsize=9)
-    plot_first = any(r["panels"] and r["panels"][0]["kind"] in ("loss", "completion") for r in rows)
-    fig.subplots_adjust(left=0.1 if plot_first else 0.05, right=0.82,
-                        top=0.9 if layout.get("title") else 0.95, bottom=0.05, wspace=0.25, hspace=0.35)
+    top = 1 - (0.65 if layout.get("title") else 0.25) / height
+    fig.subplots_adjust(left=margin_l / width, right=1 - margin_r / width, top=top,
+                        bottom=(0.45 if not has_lattice else 0.15) / height, wspace=0.3, hspace=0.4)
     for i, row in enumerate(rows):
         if row.get("label"):
             pos = axes[i, 0].get_position()
-            fig.text(0.008, pos.y0 + pos.height / 2, row["label"], rotation=90, ha="left", va="center",
-                     fontsize=10)
+            fig.text(0.08 / width, pos.y0 + pos.height / 2, row["label"], rotation=90, ha="left",
+                     va="center", fontsize=10)
     label = layout.get("error_label", "relative error |γ̂−γ|/γ")
+    x_err = 1 - (margin_r - 0.2) / width           # error colour bar(s), then the γ colour bar
+    x_gam = 1 - (margin_r - 1.15) / width
+    cbar_w = 0.12 / width
     if per_row:
         for i, m in emaps.items():
             pos = axes[i, 0].get_position()
-            cax = fig.add_axes([0.835, pos.y0 + 0.1 * pos.height, 0.012, 0.8 * pos.height])
+            cax = fig.add_axes([x_err, pos.y0 + 0.1 * pos.height, cbar_w, 0.8 * pos.height])
             fig.colorbar(m, cax=cax).ax.tick_params(labelsize=7)
         if emaps:
-            fig.text(0.885, 0.5, label + " (per row)", rotation=90, va="center", fontsize=8)
+            fig.text(x_err + 0.62 / width, 0.5, label + " (scale per row)", rotation=90, va="center",
+                     fontsize=8)
     elif emaps:
-        cax = fig.add_axes([0.835, 0.1, 0.012, 0.75])
+        cax = fig.add_axes([x_err, 0.15, cbar_w, 0.7])
         fig.colorbar(next(iter(emaps.values())), cax=cax, label=label)
     if gmap is not None:
-        cax = fig.add_axes([0.915, 0.1, 0.012, 0.75])
+        cax = fig.add_axes([x_gam, 0.15, cbar_w, 0.7])
         fig.colorbar(gmap, cax=cax, label="conductivity γ")
     if layout.get("title"):
         fig.suptitle(layout["title"], fontsize=11)
