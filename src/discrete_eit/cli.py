@@ -1,6 +1,7 @@
 """Command-line interface ``discrete-eit`` (also ``python -m discrete_eit``).
 
-Sub-commands: ``generate``, ``reconstruct``, ``sensitivity``, ``evaluate``, ``audit``. Every
+Sub-commands: ``generate``, ``reconstruct``, ``sensitivity``, ``evaluate``, ``audit``,
+``manifest``. Every
 error is one line on stderr — ``discrete-eit: error: FILE: problem`` for bad data, the flag for
 usage errors — with exit code 1 (2 for usage errors). Outputs are written atomically, each with
 its sidecar, so a failed command leaves no output behind.
@@ -239,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("path", type=Path)
     a.add_argument("--root", type=Path, default=Path("."),
                    help="directory relative input paths are resolved against (default: current)")
+
+    from .manifest import add_cli_parser
+
+    add_cli_parser(sub)
     return parser
 
 
@@ -259,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_evaluate(args)
         if args.command == "audit":
             return cmd_audit(args)
+        if args.command == "manifest":
+            from .manifest import run_cli
+
+            return run_cli(args)
     except (DataError, ValueError, OSError) as exc:
         print(f"discrete-eit: error: {exc}", file=sys.stderr)
         return 1
