@@ -317,3 +317,23 @@ def region_row(cell: Mapping[str, Any], lattice, gamma_hat: np.ndarray, gamma: n
         centre &= ~np.isin(np.arange(lattice.n_edges), np.concatenate([fixed, nb]))
     row["err_centre"] = rel(centre)
     return row
+
+
+# ---- Monte Carlo check of the sensitivity prediction (ours) ---------------------------------------
+def mc_row(pset: str, n: int, delta: float, errors: np.ndarray, std_per_delta: np.ndarray, rank: int,
+           n_params: int, method: str) -> dict[str, Any]:
+    """Empirical std per edge over noise draws / predicted std (MATH.md §7), summarised over edges.
+
+    errors : (draws, E) γ̂ − γ. ``ratio_*`` are the median, min and max over the edges of
+    empirical std (ddof 1) / (δ · std_per_delta); 1 = the prediction holds.
+    """
+    e = np.asarray(errors, dtype=float)
+    row = {"set": pset, "n": int(n), "delta": float(delta), "draws": int(e.shape[0]), "method": method,
+           "rank": int(rank), "n_params": int(n_params), "full_rank": rank == n_params}
+    if rank == n_params and e.shape[0] >= 2:
+        ratio = e.std(axis=0, ddof=1) / (delta * np.asarray(std_per_delta, dtype=float))
+        row.update(ratio_median=float(np.median(ratio)), ratio_min=float(ratio.min()),
+                   ratio_max=float(ratio.max()))
+    else:
+        row.update(ratio_median=math.nan, ratio_min=math.nan, ratio_max=math.nan)
+    return row

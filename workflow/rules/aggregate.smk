@@ -19,12 +19,14 @@ TABLE1 = [
     if method_applies(config["runs"][run]["method"], pset, config["figures"]["working_n"])
 ]
 
+MC_TABLES = (["results/tables/sensitivity_mc.csv", "results/tables/sensitivity_mc.md"]
+             if config["monte_carlo"]["enabled"] else [])
 ALL_TABLES = [
     f"results/tables/{name}.{ext}"
     for name in ("errors", "errors_summary", "speed", "training", "regions", "completion", "sensitivity",
                  "table1")
     for ext in ("csv", "md")
-]
+] + MC_TABLES
 
 
 rule evaluate:
@@ -195,6 +197,28 @@ rule table1:
         "../scripts/table1.py"
 
 
+rule sensitivity_mc:
+    output:
+        csv=report("results/tables/sensitivity_mc.csv", caption="../report/sensitivity_mc.rst",
+                   category="Tables"),
+        md="results/tables/sensitivity_mc.md",
+    params:
+        mc=config["monte_carlo"],
+        profile_seed=config["profile_seed"],
+    log:
+        "results/logs/tables/sensitivity_mc.log",
+    benchmark:
+        "results/benchmarks/tables/sensitivity_mc.tsv"
+    conda:
+        "../envs/discrete-eit.yaml"
+    threads: 1
+    resources:
+        runtime=30,
+        mem_mb=2000,
+    script:
+        "../scripts/sensitivity_mc.py"
+
+
 rule claims:
     input:
         errors="results/tables/errors.csv",
@@ -204,6 +228,7 @@ rule claims:
         completion="results/tables/completion.csv",
         table1="results/tables/table1.csv",
         sensitivity="results/tables/sensitivity.csv",
+        sensitivity_mc=MC_TABLES[:1],
     output:
         report("results/claims.md", caption="../report/claims.rst", category="Claims"),
     params:

@@ -115,6 +115,13 @@ def check_registries(cfg):
             methods[spec["method"]].resolve_options(spec.get("options", {}))
         except ValueError as exc:
             config_error(f"{key}.options", str(exc))
+    mc = cfg["monte_carlo"]
+    if mc["method"] not in methods:
+        config_error("monte_carlo.method", f"unknown method {mc['method']!r}")
+    try:
+        methods[mc["method"]].resolve_options(mc["options"])
+    except ValueError as exc:
+        config_error("monte_carlo.options", str(exc))
     studies = {**{f"studies.{k}": v for k, v in cfg["studies"].items()},
                **{f"extra_studies.{k}": v for k, v in cfg.get("extra_studies", {}).items()}}
     for key, study in studies.items():

@@ -8,7 +8,10 @@ from discrete_eit.io import write_bytes_artifact
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)
-tables = {name: pd.read_csv(path) for name, path in sm.input.items()}
+tables = {}
+for name, paths in sm.input.items():
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    tables[name] = pd.read_csv(paths[0]) if paths else pd.DataFrame()
 fig = dict(sm.params.figures)
 claims = evaluate_claims(tables, fig, list(sm.params.fixed_edges))
 context = (f"Working size n = {fig['working_n']}, profile `{fig['profile']}`, figure seed {fig['seed']}; "
