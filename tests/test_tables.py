@@ -235,3 +235,24 @@ def test_increasing_and_spearman():
     assert not cl.increasing([1, 2, 3, 4], [8, 4, 2, 1], 0.7)[0]
     assert cl.increasing([1, 2], [1, 2], 0.7)[0] and not cl.increasing([1, 2], [2, 1], 0.7)[0]
     assert math.isnan(cl.spearman([1, 2], [1, 2]))
+
+
+def test_mc_row_ratio_of_empirical_to_predicted_std():
+    rng = np.random.default_rng(1)
+    std = rng.uniform(1, 5, 24)
+    delta = 1e-6
+    errors = delta * std * rng.standard_normal((2000, 24))
+    row = tb.mc_row("full", 3, delta, errors, std, 24, 24, "ols")
+    assert row["full_rank"] and abs(row["ratio_median"] - 1) < 0.05
+    assert row["ratio_min"] <= row["ratio_median"] <= row["ratio_max"]
+    assert math.isnan(tb.mc_row("corners", 3, delta, np.empty((0, 24)), std, 23, 24, "ols")["ratio_median"])
+
+
+def test_claim_mc_pass_and_fail():
+    base = _claim_tables(True)
+    good = pd.DataFrame([{"set": "full", "n": 3, "delta": 1e-6, "draws": 50, "full_rank": True,
+                          "ratio_median": 1.02, "ratio_min": 0.8, "ratio_max": 1.3}])
+    bad = good.assign(ratio_median=0.5)
+    verdict = {name: next(c for c in cl.evaluate_claims({**base, "sensitivity_mc": df}, FIG, [])
+                          if c.source == "ours: MC").verdict for name, df in (("good", good), ("bad", bad))}
+    assert verdict == {"good": cl.PASS, "bad": cl.FAIL}

@@ -29,7 +29,7 @@ def _pair(run, n, pset, delta, label, mark=()):
     """[γ̂, error] panels of one reconstruction (or a 'not applicable' note)."""
     if not _applies(run, n, pset):
         return [{"kind": "text", "title": f"{label}: γ̂",
-                 "text": f"{label}: not applicable\n(`{pset}` does not determine Λ)"},
+                 "text": f"{label}: not applicable\n(Λ cannot be completed\nfrom `{pset}`)"},
                 {"kind": "text", "title": f"{label}: error", "text": ""}]
     return [{"kind": "gamma", "recon": _r(run, n, pset, delta), "title": f"{label}: γ̂", "mark": list(mark)},
             {"kind": "error", "recon": _r(run, n, pset, delta), "data": _d(n, pset, delta),
