@@ -12,7 +12,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,13 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from _workflow import QUICK, ROOT, SNAKEMAKE, copy_workflow, snakemake  # tests/ is on sys.path
 
 pytestmark = pytest.mark.workflow
-
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-QUICK = ["--configfile", "config/quick.yaml"]
-TIMEOUT = 1800
 
 TABLES = ["errors", "errors_summary", "speed", "training", "regions", "completion", "sensitivity", "table1",
           "sensitivity_mc"]
@@ -42,27 +37,6 @@ FINITE = {"errors": ["rel_l2", "max_rel", "boundary", "dtn_residual", "wall_time
           "sensitivity_mc": ["ratio_median"]}
 
 
-def copy_workflow(dest: Path) -> Path:
-    """The workflow files (not results, not the package) in ``dest``."""
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(ROOT / "Snakefile", dest / "Snakefile")
-    shutil.copytree(ROOT / "config", dest / "config")
-    shutil.copytree(ROOT / "workflow", dest / "workflow",
-                    ignore=shutil.ignore_patterns("__pycache__", "profiles"))
-    return dest
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = TIMEOUT) -> str:
-    """Run Snakemake in ``workdir``; returns stdout + stderr (Snakemake logs to stderr)."""
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True,
-                          timeout=timeout, env=env)
-    text = proc.stdout + proc.stderr
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{text[-8000:]}")
-    return text if check else (proc.returncode, text)
-
-
 def job_counts(output: str) -> dict[str, int]:
     """The 'Job stats' table of a (dry) run as {rule: count}."""
     counts: dict[str, int] = {}
@@ -75,23 +49,6 @@ def job_counts(output: str) -> dict[str, int]:
             break
         counts[m.group(1)] = int(m.group(2))
     return counts
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    """One complete quick run, shared by the tests of this module (read them, do not modify).
-
-    ``DISCRETE_EIT_QUICK_RUN=DIR`` reuses a finished quick run in DIR (development shortcut).
-    """
-    reuse = os.environ.get("DISCRETE_EIT_QUICK_RUN")
-    if reuse:
-        return Path(reuse)
-    wd = copy_workflow(tmp_path_factory.mktemp("quick"))
-    t0 = time.perf_counter()
-    snakemake(wd, "--cores", "2", *QUICK)
-    wall = time.perf_counter() - t0
-    (wd / "wall_time_s.txt").write_text(f"{wall:.1f}\n")
-    return wd
 
 
 def _tables(wd: Path) -> dict[str, pd.DataFrame]:
@@ -221,7 +178,7 @@ def test_lint_clean_for_workflow_rules(tmp_path):
     wd = copy_workflow(tmp_path / "lint")
     _, text = snakemake(wd, "--lint", *QUICK, check=False, timeout=600)
     own = [line for line in text.splitlines() if line.startswith("Lints for")
-           and "provenance.smk" not in line]
+]
     assert not own, text[-4000:]
 
 
