@@ -23,11 +23,27 @@ import numpy as np
 import scipy.linalg as sla
 
 from .datasets import Dataset
-from .methods import Reconstruction
+from .methods import Option, Reconstruction
 
 STOP_RULES = ("auto", "converge", "discrepancy")
 SOLVERS = ("auto", "normal", "svd")
 ACCELERATIONS = ("auto", "geodesic", "none")
+
+
+def lm_options(max_iterations: int, tau_help: str) -> tuple[Option, ...]:
+    """The options every Levenberg–Marquardt method shares (declared once, see ``nn_fast``, ``ols``)."""
+    return (
+        Option("max_iterations", int, max_iterations, "maximum number of Levenberg-Marquardt steps"),
+        Option("tol", float, 1e-12, "convergence tolerance on the step in log γ"),
+        Option("tau", float, 1.0, tau_help),
+        Option("delta", float, None, "noise level δ for the discrepancy principle (default: the dataset's)"),
+        Option("stop", str, "auto", "stopping rule (auto: discrepancy if δ > 0 is known, else converge)",
+               choices=STOP_RULES),
+        Option("solver", str, "auto", "LM step solver: normal equations JᵀJ (cheap), thin SVD of J "
+               "(accurate for ill-conditioned, nearly square problems), or auto", choices=SOLVERS),
+        Option("acceleration", str, "auto", "geodesic acceleration of the LM steps (SVD solver only; "
+               "auto: on whenever the SVD solver is used)", choices=ACCELERATIONS),
+    )
 # ``auto`` uses the SVD of J when it has at most this many rows per unknown: then J is nearly
 # square (``sigma0``: exactly square), cond(J)² approaches 1/eps at n ≈ 10–12, and the SVD costs
 # little more than forming JᵀJ anyway.

@@ -78,13 +78,11 @@ from .datasets import Dataset
 from .forward import check_gamma, kirchhoff_matrix, solve_forward
 from .jacobian import edge_differences
 from .levenberg_marquardt import (
-    ACCELERATIONS,
-    SOLVERS,
-    STOP_RULES,
     Evaluation,
     JacobianSVD,
     NormalEquations,
     levenberg_marquardt,
+    lm_options,
     lm_reconstruction,
     relative_error_monitor,
     resolve_delta,
@@ -314,19 +312,10 @@ def nn_loss(dataset: Dataset, gamma: np.ndarray, K: np.ndarray, lam: float = 10.
 
 @register_method("nn_fast", options=(
     Option("lam", float, 10.0, "weight λ of the boundary (Neumann) rows of the NN loss"),
-    Option("max_iterations", int, 500, "maximum number of Levenberg-Marquardt steps"),
-    Option("tol", float, 1e-12, "convergence tolerance on the step in log γ"),
-    Option("tau", float, 1.0, "discrepancy factor τ: stop when loss <= τ² × expected loss at the truth"),
-    Option("delta", float, None, "noise level δ for the discrepancy principle (default: the dataset's)"),
-    Option("stop", str, "auto", "stopping rule (auto: discrepancy if δ > 0 is known, else converge)",
-           choices=STOP_RULES),
+    *lm_options(500, "discrepancy factor τ: stop when loss <= τ² × expected loss at the truth"),
     Option("init", str, "constant", "starting γ: best constant fit of the loss, or iid U(0.5, 1.5)",
            choices=("constant", "random")),
     Option("seed", int, 0, "seed of the random start (init=random)"),
-    Option("solver", str, "auto", "LM step solver: normal equations JᵀJ (cheap), thin SVD of J "
-           "(accurate for ill-conditioned, nearly square problems), or auto", choices=SOLVERS),
-    Option("acceleration", str, "auto", "geodesic acceleration of the LM steps (SVD solver only; "
-           "auto: on whenever the SVD solver is used)", choices=ACCELERATIONS),
 ))
 def nn_fast(dataset: Dataset, lam: float = 10.0, max_iterations: int = 500, tol: float = 1e-12,
             tau: float = 1.0, delta: float | None = None, stop: str = "auto", init: str = "constant",

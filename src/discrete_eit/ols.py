@@ -30,13 +30,11 @@ from .datasets import Dataset
 from .forward import dtn_matrix, solve_forward
 from .jacobian import edge_differences
 from .levenberg_marquardt import (
-    ACCELERATIONS,
-    SOLVERS,
-    STOP_RULES,
     Evaluation,
     JacobianSVD,
     NormalEquations,
     levenberg_marquardt,
+    lm_options,
     lm_reconstruction,
     relative_error_monitor,
     resolve_delta,
@@ -45,6 +43,7 @@ from .levenberg_marquardt import (
     use_svd_steps,
 )
 from .methods import Option, Reconstruction, register_method
+from .metrics import dtn_residual
 
 WEIGHTINGS = ("relative", "uniform")
 # Relative floor of |Λ^δ_ij| in the weights: only guards against exactly zero measurements.
@@ -122,19 +121,10 @@ class OLSModel:
 
 
 @register_method("ols", options=(
-    Option("max_iterations", int, 200, "maximum number of Levenberg-Marquardt steps"),
-    Option("tol", float, 1e-12, "convergence tolerance on the step in log γ"),
-    Option("tau", float, 1.0, "discrepancy factor τ: stop when Σ w (Λ(γ) − Λ^δ)² <= τ² δ² Σ w (Λ^δ)² "
-           "(= τ² δ² |Σ| for relative weights)"),
-    Option("delta", float, None, "noise level δ for the discrepancy principle (default: the dataset's)"),
-    Option("stop", str, "auto", "stopping rule (auto: discrepancy if δ > 0 is known, else converge)",
-           choices=STOP_RULES),
+    *lm_options(200, "discrepancy factor τ: stop when Σ w (Λ(γ) − Λ^δ)² <= τ² δ² Σ w (Λ^δ)² "
+                "(= τ² δ² |Σ| for relative weights)"),
     Option("weighting", str, "relative", "residual weights: 1/|Λ^δ_ij|² (relative) or uniform",
            choices=WEIGHTINGS),
-    Option("solver", str, "auto", "LM step solver: normal equations JᵀJ (cheap), thin SVD of J "
-           "(accurate for ill-conditioned, nearly square problems), or auto", choices=SOLVERS),
-    Option("acceleration", str, "auto", "geodesic acceleration of the LM steps (SVD solver only; "
-           "auto: on whenever the SVD solver is used)", choices=ACCELERATIONS),
 ))
 def ols(dataset: Dataset, max_iterations: int = 200, tol: float = 1e-12, tau: float = 1.0,
         delta: float | None = None, stop: str = "auto", weighting: str = "relative",
@@ -171,9 +161,6 @@ def ols(dataset: Dataset, max_iterations: int = 200, tol: float = 1e-12, tau: fl
                                  stop_at_target=(stop == "discrepancy"), tau=tau,
                                  geodesic=use_geodesic(acceleration, use_svd),
                                  monitor=relative_error_monitor(dataset))
-    gamma = np.exp(result.theta)
-    fit = dtn_matrix(model.lattice, gamma)[model.rows, model.cols]
-    dtn_residual = float(np.linalg.norm(fit - model.data) / np.linalg.norm(model.data))
     return lm_reconstruction(result, dataset, stop, delta, tau,
                              {"weighting": weighting, "measured_entries": int(model.n_residuals),
-                              "dtn_residual": dtn_residual}, {})
+                              "dtn_residual": dtn_residual(dataset, np.exp(result.theta))}, {})
