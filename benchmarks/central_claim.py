@@ -10,11 +10,11 @@ Run: ``python benchmarks/central_claim.py [--sizes 6 8 10] [--seeds 5] [--stop f
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from discrete_eit import conductivity_profile, generate_dataset
 from discrete_eit.methods import reconstruct, reconstruct_many
@@ -54,10 +54,7 @@ def main() -> None:
             print(f"n={n:2d} δ={d:g}: median rel. l2 error NN {med['nn']:.3g} vs CM {med['cm']:.3g} "
                   f"({verdict}; NN batch {nn_wall:.0f} s)", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    pd.DataFrame(rows).to_csv(args.out, index=False)
     print(f"wrote {args.out}")
 
 

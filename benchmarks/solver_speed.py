@@ -8,9 +8,10 @@ Run: ``python benchmarks/solver_speed.py [--sizes 2 4 6 8 10 12] [--methods cm n
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
+
+import pandas as pd
 
 from discrete_eit import conductivity_profile, generate_dataset
 from discrete_eit.methods import reconstruct
@@ -38,10 +39,7 @@ def main() -> None:
             error = rows[-1]["relative_l2_error"]
             print(f"{method:8s} n={n:2d}  {wall:7.3f} s  error {error:.2e}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    pd.DataFrame(rows).to_csv(args.out, index=False)
     print(f"wrote {args.out}")
 
 
