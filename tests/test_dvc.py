@@ -36,9 +36,9 @@ def _fake_run(root):
         "# base\nprofile_seed: 0\nruns:\n  nn: {method: nn, options: {}}\n"
         "studies:\n  noise: {n: [6], delta: [0, 0.001]}\n")
     (root / "config" / "quick.yaml").write_text("studies:\n  noise:\n    n: [4]\n")
-    write_artifact(root / "data/wave/n4/full/d0_s0.npz", {"dtn": np.eye(4)}, "dataset", {"n": 4}, [], 0.5)
+    write_artifact(root / "data/dtn/wave/n4/full/d0_s0.npz", {"dtn": np.eye(4)}, "dataset", {"n": 4}, [], 0.5)
     write_artifact(root / "results/recon/nn/d0_s0.npz", {"gamma": np.ones(3)}, "reconstruction",
-                   {"method": "nn"}, [root / "data/wave/n4/full/d0_s0.npz"], 2.0)
+                   {"method": "nn"}, [root / "data/dtn/wave/n4/full/d0_s0.npz"], 2.0)
     write_bytes_artifact(root / "results/tables/errors.csv", b"run,rel_l2\nnn,0.1\n", "table", {},
                          [root / "results/recon/nn/d0_s0.npz"])
     (root / "results/logs").mkdir(parents=True)
@@ -76,7 +76,7 @@ def test_manifest_records_every_output(tmp_path, monkeypatch):
     on_disk = json.loads((tmp_path / "results/provenance.json").read_text())
     assert on_disk == json.loads(json.dumps(rec))
     assert rec["schema"] == mf.SCHEMA
-    expected = {"data/wave/n4/full/d0_s0.npz", "data/wave/n4/full/d0_s0.npz.json",
+    expected = {"data/dtn/wave/n4/full/d0_s0.npz", "data/dtn/wave/n4/full/d0_s0.npz.json",
                 "results/recon/nn/d0_s0.npz", "results/recon/nn/d0_s0.npz.json",
                 "results/tables/errors.csv", "results/tables/errors.csv.json"}
     assert set(rec["outputs"]) == expected  # not the manifest, not temporaries, not logs
@@ -111,12 +111,12 @@ def test_verify_detects_tampering_and_missing_files(tmp_path, monkeypatch, capsy
     assert mf.main(["--config", "config/config.yaml"]) == 0
     assert mf.main(["verify"]) == 0
     assert "manifest verified: 6 output(s)" in capsys.readouterr().out
-    data = tmp_path / "data/wave/n4/full/d0_s0.npz"
+    data = tmp_path / "data/dtn/wave/n4/full/d0_s0.npz"
     raw = bytearray(data.read_bytes())
     raw[-1] ^= 0xFF
     data.write_bytes(bytes(raw))
     assert mf.main(["verify", "results/provenance.json"]) == 1
-    assert "data/wave/n4/full/d0_s0.npz: sha256" in capsys.readouterr().err
+    assert "data/dtn/wave/n4/full/d0_s0.npz: sha256" in capsys.readouterr().err
     data.unlink()
     with pytest.raises(mf.ManifestError, match="d0_s0.npz: listed in .* but missing"):
         mf.verify_manifest("results/provenance.json")

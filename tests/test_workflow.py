@@ -133,7 +133,7 @@ def _invalid(tmp_path: Path, overlay: dict, key: str) -> None:
     rc, text = snakemake(wd, "--cores", "1", *QUICK, "bad.yaml", check=False, timeout=300)
     assert rc != 0, text[-2000:]
     assert f"invalid configuration: {key}" in text, text[-2000:]
-    assert not (wd / "data").exists() and not (wd / "results").exists(), "a job ran"
+    assert not (wd / "data/dtn").exists() and not (wd / "results").exists(), "a job ran"
     shutil.rmtree(wd)
 
 

@@ -31,7 +31,7 @@ ALL_TABLES = [
 
 rule evaluate:
     input:
-        data="data/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
+        data="data/dtn/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
         recon="results/recon/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
     output:
         "results/eval/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.json",

@@ -1,7 +1,7 @@
 # Grid expansion, path layout and configuration checks shared by every rule file.
 #
 # Path layout (one dataset per (profile, n, set, δ, seed), shared by all runs):
-#   data/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz                 (+ .npz.json sidecar)
+#   data/dtn/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz                 (+ .npz.json sidecar)
 #   results/recon/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz  (+ sidecar)
 #   results/eval/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.json
 #   results/sensitivity/{profile}/n{n}/{pset}.npz
@@ -43,7 +43,7 @@ def fmt_delta(delta):
 
 
 def data_path(profile, n, pset, delta, seed):
-    return f"data/{profile}/n{n}/{pset}/d{fmt_delta(delta)}_s{seed}.npz"
+    return f"data/dtn/{profile}/n{n}/{pset}/d{fmt_delta(delta)}_s{seed}.npz"
 
 
 def recon_path(run, profile, n, pset, delta, seed):
@@ -198,6 +198,9 @@ def check_figure_cells(cfg):
         for pset in ("last3n", "sigma0", "last2n"):
             need("figures.compare_deltas", "partial", nn, wn, pset, delta)
         need("figures.compare_deltas", "partial", nn, wn, "full", delta)
+        for pset in f["further_sets"]:
+            need("figures.further_sets", "partial", nn, wn, pset, delta)
+            need("figures.further_sets", "partial", cm, wn, pset, delta)
     for pset in st["partial"]["sets"]:
         need("figures.small_delta", "partial", nn, wn, pset, f["small_delta"])
     for delta in st["prior"]["delta"]:

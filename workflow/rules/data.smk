@@ -3,8 +3,8 @@
 
 rule generate:
     output:
-        npz="data/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
-        meta="data/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz.json",
+        npz="data/dtn/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
+        meta="data/dtn/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz.json",
     params:
         profile_seed=config["profile_seed"],
         symmetric="--symmetric-noise" if config["symmetric_noise"] else "",

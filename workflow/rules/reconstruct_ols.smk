@@ -4,7 +4,7 @@
 
 rule reconstruct_ols:
     input:
-        data="data/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
+        data="data/dtn/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
     output:
         npz="results/recon/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
         meta="results/recon/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz.json",

@@ -12,7 +12,7 @@ SENS_TARGETS = sorted(
 
 rule sensitivity:
     input:
-        data="data/{profile}/n{n}/{pset}/d0_s0.npz",
+        data="data/dtn/{profile}/n{n}/{pset}/d0_s0.npz",
     output:
         npz="results/sensitivity/{profile}/n{n}/{pset}.npz",
         meta="results/sensitivity/{profile}/n{n}/{pset}.npz.json",
