@@ -172,7 +172,8 @@ def test_markdown_and_csv_roundtrip(tmp_path):
 
 # ---- claims ------------------------------------------------------------------------------
 FIG = {"profile": "wave", "seed": 0, "working_n": 4, "nn_run": "nn", "cm_run": "cm", "fixed_run": "nn_fixed",
-       "compare_deltas": [0.0, 1e-3], "noise_deltas": [1e-3], "small_delta": 1e-5}
+       "compare_deltas": [0.0, 1e-3], "noise_deltas": [1e-3], "small_delta": 1e-5,
+       "further_sets": ["sigma0", "last2n"]}
 
 
 def _claim_tables(good: bool = True):
