@@ -44,3 +44,13 @@ def test_audit_names_an_edited_artifact_and_a_missing_sidecar(tmp_path, capsys):
     (tmp_path / "s.npz.json").unlink()
     assert main(["audit", str(sens)]) == 1
     assert "no provenance sidecar" in capsys.readouterr().err
+
+
+def test_audit_line_shows_commit_and_dirty_flag():
+    from discrete_eit.audit import _summary
+
+    record = {"params": {"n": 3, "seed": 2}, "code_version": {"git_commit": "a" * 40, "git_dirty": True}}
+    assert _summary(record) == f"n=3 seed=2  code={'a' * 10}+dirty"
+    record["code_version"]["git_dirty"] = False
+    assert _summary(record).endswith(f"code={'a' * 10}")
+    assert "code=" not in _summary({"params": {"n": 3}})   # outside a git checkout: no commit

@@ -31,8 +31,10 @@ def _summary(record: dict[str, Any]) -> str:
     if isinstance(params.get("options"), dict):
         flat.update({k: v for k, v in params["options"].items() if not isinstance(v, (dict, list))})
     text = " ".join(f"{k}={v}" for k, v in list(flat.items())[:10])
-    commit = (record.get("code_version") or {}).get("git_commit")
-    return text + (f"  code={commit[:10]}" if commit else "")
+    code = record.get("code_version") or {}
+    commit = code.get("git_commit")
+    # a dirty tree means the commit alone does not reproduce the file: say so on the lineage line
+    return text + (f"  code={commit[:10]}{'+dirty' if code.get('git_dirty') else ''}" if commit else "")
 
 
 def audit_tree(path: str | Path, root: str | Path = ".", expected_sha256: str | None = None,
