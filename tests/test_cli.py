@@ -138,6 +138,7 @@ def test_tampered_array_detected_by_sidecar_hash(tmp_path, capsys):
     np.savez(data, **arrays)
     code, _, err = run(["sensitivity", "--data", data, "--out", tmp_path / "s.npz"], capsys)
     one_line_error(code, err, str(data), "sha256")
+    assert not (tmp_path / "s.npz").exists() and not (tmp_path / "s.npz.json").exists()
 
 
 @pytest.mark.parametrize("problem, needles", [
@@ -205,6 +206,7 @@ def test_unknown_method(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["reconstruct", "--method", "magic", "--data", str(data), "--out", str(tmp_path / "r.npz")])
     one_line_error(exc.value.code, capsys.readouterr().err, "--method", "magic")
+    assert not (tmp_path / "r.npz").exists() and not (tmp_path / "r.npz.json").exists()
 
 
 def test_console_script_and_module_entry_points(tmp_path):

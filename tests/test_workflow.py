@@ -7,6 +7,7 @@ takes a few minutes on 2 cores; the module runs it once and shares it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -92,8 +93,22 @@ def test_quick_run_outputs(quick_run):
     t1 = tables["table1"]
     assert (~t1[t1["set"] == "corners"]["full_rank"].astype(bool)).all()
     assert np.isfinite(t1[t1["full_rank"].astype(bool)]["ratio"]).all()
-    # provenance: every table has its sidecar
-    assert (wd / "results/tables/errors.csv.json").is_file()
+    # provenance: every table has its sidecar; the run manifest lists every output with its hash
+    for t in TABLES:
+        assert (wd / "results/tables" / f"{t}.csv.json").is_file(), t
+    manifest = json.loads((wd / "results/provenance.json").read_text())
+    listed = json.dumps(manifest)
+    for rel in ("results/tables/errors.csv", "results/claims.md", "results/figures/fig8.png",
+                "results/metrics.json"):
+        assert rel in listed, rel
+    # one dataset, reconstruction and evaluation per cell of the error table
+    for row in ok.head(20).itertuples():
+        cell = f"{row.profile}/n{row.n}/{row.set}/d{row.delta:g}_s{row.seed}"
+        assert (wd / f"data/dtn/{cell}.npz").is_file(), cell
+        assert (wd / f"results/recon/{row.run}/{cell}.npz").is_file(), (row.run, cell)
+        assert (wd / f"results/eval/{row.run}/{cell}.json").is_file(), (row.run, cell)
+    metrics = json.loads((wd / "results/metrics.json").read_text())
+    assert metrics["cells"]["total"] == len(errors) and metrics["rel_l2"]
 
 
 def test_rerun_is_a_noop(quick_run):
@@ -166,20 +181,22 @@ def test_schema_enums_match_registries():
     assert set(defs["profile"]["enum"]) == set(PROFILES)
 
 
-def test_dry_run_lists_default_dag(tmp_path):
+@pytest.mark.parametrize("configs", [[], QUICK], ids=["default", "quick"])
+def test_dry_run_lists_the_dag(tmp_path, configs):
     wd = copy_workflow(tmp_path / "dry")
-    counts = job_counts(snakemake(wd, "-n", timeout=600))
-    assert counts.get("all") == 1 and counts.get("generate", 0) > 20
+    counts = job_counts(snakemake(wd, "-n", *configs, timeout=600))
+    assert counts.get("all") == 1 and counts.get("generate", 0) > (20 if not configs else 10), counts
     assert any(k.startswith("reconstruct_nn__") for k in counts)
     assert counts.get("reconstruct_cm", 0) > 0 and counts.get("reconstruct_ols", 0) > 0
+    assert counts.get("provenance_manifest") == 1 and counts.get("claims") == 1
 
 
-def test_lint_clean_for_workflow_rules(tmp_path):
+@pytest.mark.parametrize("configs", [[], QUICK], ids=["default", "quick"])
+def test_lint_clean_for_workflow_rules(tmp_path, configs):
     wd = copy_workflow(tmp_path / "lint")
-    _, text = snakemake(wd, "--lint", *QUICK, check=False, timeout=600)
-    own = [line for line in text.splitlines() if line.startswith("Lints for")
-]
-    assert not own, text[-4000:]
+    rc, text = snakemake(wd, "--lint", *configs, check=False, timeout=600)
+    assert rc == 0 and "Congratulations, your workflow is in a good condition!" in text, text[-4000:]
+    assert not [line for line in text.splitlines() if line.startswith("Lints for")], text[-4000:]
 
 
 @pytest.mark.slow

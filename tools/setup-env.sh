@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${1:-.venv}
-python=${PYTHON:-python3}
+python=${PYTHON:-$(command -v python3.11 || command -v python3)}   # Python 3.11 (pyproject)
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi

@@ -240,6 +240,4 @@ def fixed_edges(cfg):
     return [int(t) for t in str(raw).replace(",", " ").split() if t.strip().isdigit()]
 
 
-# One GPU for the batched NN training jobs when the SLURM profile enables it (DEIT_SLURM_GPU=1,
-# docs/slurm.md); their rule names are generated, so the profile's set-resources cannot list them.
-NN_GPU = int(os.environ.get("DEIT_SLURM_GPU", "0").strip().lower() not in ("", "0", "no", "false", "off"))
+include: "gpu.smk"  # NN_GPU_RESOURCES: the NN training jobs' GPU request under SLURM

@@ -64,6 +64,12 @@ rule dvc_metrics:
         curves=LOSS_CURVES,
     log:
         "results/logs/provenance/dvc_metrics.log",
+    benchmark:
+        "results/benchmarks/provenance/dvc_metrics.tsv"
+    threads: 1
+    resources:
+        runtime=5,
+        mem_mb=1000,
     localrule: True
     run:
         _manifest.write_dvc_outputs(input.errors, params.curves, output.metrics, output.error_vs_delta,
@@ -80,6 +86,12 @@ rule provenance_manifest:
         "results/provenance.json",
     log:
         "results/logs/provenance/manifest.log",
+    benchmark:
+        "results/benchmarks/provenance/manifest.tsv"
+    threads: 1
+    resources:
+        runtime=10,
+        mem_mb=1000,
     localrule: True
     run:
         _manifest.write_manifest(output[0], CONFIG_FILES, effective_config=config, log=log[0])

@@ -36,7 +36,7 @@ for (_run, _profile, _n, _study), _cells in sorted(NN_BATCHES.items()):
         resources:
             runtime=config["runs"][_run]["runtime"],
             mem_mb=config["runs"][_run]["mem_mb"],
-            gpu=NN_GPU,
+            **NN_GPU_RESOURCES,
         shell:
             "OMP_NUM_THREADS={threads} discrete-eit reconstruct --method nn --data {input}"
             " --out {output.npz} {params.options} > {log} 2>&1"

@@ -1,6 +1,7 @@
 # Linearised error prediction (MATH.md §7, paper Thm 6.2): predicted std per edge per unit δ,
 # linearised at the true conductivity, for the index set of a partial-data set. Sets whose
-# Jacobian is rank deficient (last2n) report the rank deficiency instead of a number.
+# Jacobian is rank deficient (the plain `corners` pattern: rank 2n(n+1) − 1) report the rank
+# deficiency instead of a number.
 
 SENS_TARGETS = sorted(
     {(config["figures"]["profile"], config["figures"]["working_n"], s)
