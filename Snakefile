@@ -4,6 +4,8 @@
 #   snakemake --cores 2 --configfile config/quick.yaml    # a few minutes (CI, tests)
 #   snakemake --report report.html                        # figures + tables with captions
 
+from pathlib import Path
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -34,10 +36,14 @@ wildcard_constraints:
 
 
 include: "workflow/rules/data.smk"
-include: "workflow/rules/reconstruct_nn.smk"
-include: "workflow/rules/reconstruct_nn_fast.smk"
-include: "workflow/rules/reconstruct_ols.smk"
-include: "workflow/rules/reconstruct_cm.smk"
+
+
+# One rule file per reconstruction method (a new method: its module + workflow/rules/reconstruct_<method>.smk).
+for _method_rules in sorted(Path(workflow.basedir, "workflow/rules").glob("reconstruct_*.smk")):
+
+    include: _method_rules
+
+
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figure_layouts.smk"

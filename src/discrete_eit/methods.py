@@ -4,13 +4,17 @@ A method is a function ``f(dataset, **options) -> Reconstruction`` registered wi
 :func:`register_method`, which also declares its options (these become CLI flags). A method
 registered with ``batched=True`` instead takes a list of datasets (all of one n) and returns a
 list of reconstructions, so that independent problems share one vectorised solve. Adding a
-method is one new module with a registered function, listed in ``_METHOD_MODULES``.
-Method modules must not import heavy dependencies (torch) at import time.
+method is one new module of this package with a ``@register_method`` function: modules are
+discovered by that decorator in their source (:func:`load_methods`), no list to edit. Method
+modules must not import heavy dependencies (torch) at import time.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.resources
+import pkgutil
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +23,18 @@ import numpy as np
 
 from .datasets import Dataset
 
-_METHOD_MODULES = ("curtis_morrow", "nn", "nn_fast", "ols")
+_REGISTERS = re.compile(r"^@register_method\(", re.MULTILINE)   # a decorated top-level function
+
+
+def _method_modules() -> list[str]:
+    """Modules of this package whose source registers a method (found without importing the rest)."""
+    package = importlib.resources.files(__package__)
+    names = []
+    for info in pkgutil.iter_modules([str(package)]):
+        source = package / f"{info.name}.py"
+        if not info.ispkg and source.is_file() and _REGISTERS.search(source.read_text(encoding="utf-8")):
+            names.append(info.name)
+    return sorted(names)
 
 
 @dataclass(frozen=True)
@@ -89,7 +104,7 @@ def register_method(name: str, options: tuple[Option, ...] = (), help: str = "",
 
 def load_methods() -> dict[str, Method]:
     """Import every method module (cheap: torch is imported lazily) and return the registry."""
-    for module in _METHOD_MODULES:
+    for module in _method_modules():
         importlib.import_module(f"{__package__}.{module}")
     return METHODS
 

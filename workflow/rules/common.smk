@@ -104,7 +104,7 @@ def schema_error(exc):
 
 
 def check_registries(cfg):
-    """Check configured names against the package registries (the schema enums mirror them)."""
+    """Check configured names against the package registries (the schema only checks their form)."""
     methods = load_methods()
     for name, spec in cfg["runs"].items():
         key = f"runs.{name}"
@@ -128,13 +128,13 @@ def check_registries(cfg):
         for run in study["runs"]:
             if run not in cfg["runs"]:
                 config_error(f"{key}.runs", f"unknown run {run!r}; defined runs: {', '.join(cfg['runs'])}")
-        for pset in study["sets"]:
+        for i, pset in enumerate(study["sets"]):
             if pset not in PARTIAL_SETS:
-                config_error(f"{key}.sets", f"unknown partial set {pset!r}; registered: "
+                config_error(f"{key}.sets[{i}]", f"unknown partial set {pset!r}; registered: "
                              f"{', '.join(sorted(PARTIAL_SETS))}")
-        for profile in study["profiles"]:
+        for i, profile in enumerate(study["profiles"]):
             if profile not in PROFILES:
-                config_error(f"{key}.profiles", f"unknown profile {profile!r}; registered: "
+                config_error(f"{key}.profiles[{i}]", f"unknown profile {profile!r}; registered: "
                              f"{', '.join(sorted(PROFILES))}")
 
 
