@@ -54,3 +54,56 @@ def test_audit_line_shows_commit_and_dirty_flag():
     record["code_version"]["git_dirty"] = False
     assert _summary(record).endswith(f"code={'a' * 10}")
     assert "code=" not in _summary({"params": {"n": 3}})   # outside a git checkout: no commit
+
+
+def _error_table(tmp_path, capsys):
+    """A two-row error table built like the workflow's: each row names its evaluation in `source`."""
+    from discrete_eit.tables import build_error_table, error_row, write_table
+
+    rows, evals = [], []
+    for seed in (1, 2):
+        data, recon, ev = (tmp_path / f"d{seed}.npz", tmp_path / f"r{seed}.npz", tmp_path / f"e{seed}.json")
+        assert main(["generate", "--n", "3", "--noise", "1e-4", "--seed", str(seed), "--out", str(data)]) == 0
+        assert main(["reconstruct", "--method", "cm", "--data", str(data), "--out", str(recon)]) == 0
+        assert main(["evaluate", "--data", str(data), "--recon", str(recon), "--out", str(ev)]) == 0
+        cell = {"profile": "wave", "n": 3, "set": "full", "delta": 1e-4, "seed": seed, "run": "cm",
+                "method": "cm"}
+        rows.append(error_row(cell, json.loads(ev.read_text()), None, source=str(ev)))
+        evals.append(ev)
+    na = {"profile": "wave", "n": 3, "set": "sigma0", "delta": 1e-4, "seed": 1, "run": "cm", "method": "cm"}
+    rows.append(error_row(na, None, None))
+    table = tmp_path / "errors.csv"
+    write_table(build_error_table(rows), table, inputs=evals)
+    capsys.readouterr()
+    return table, evals
+
+
+def test_audit_single_table_row(tmp_path, capsys):
+    table, evals = _error_table(tmp_path, capsys)
+    assert main(["audit", str(table), "--row", "seed=2", "--row", "delta=0.0001", "--row", "set=full"]) == 0
+    out = capsys.readouterr().out
+    assert "1 row(s) selected" in out and "seed=2" in out
+    assert f"{evals[1]}  [metrics]  sha256 ok" in out and "d2.npz  [dataset]" in out
+    assert "d1.npz" not in out                                     # only the selected row's lineage
+    assert "audit passed: 4 file(s) verified" in out               # table, evaluation, recon, dataset
+    assert main(["audit", str(table), "--row", "set=sigma0"]) == 0
+    assert "method does not apply" in capsys.readouterr().out
+    # a tampered input of an unselected row is not reached; of the selected row it is named
+    raw = bytearray((tmp_path / "d1.npz").read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    (tmp_path / "d1.npz").write_bytes(bytes(raw))
+    assert main(["audit", str(table), "--row", "seed=2", "--row", "set=full"]) == 0
+    assert main(["audit", str(table), "--row", "seed=1", "--row", "set=full"]) == 1
+    assert "AUDIT FAILED: " in (err := capsys.readouterr().err) and "d1.npz" in err
+
+
+def test_audit_row_selector_errors(tmp_path, capsys):
+    table, _ = _error_table(tmp_path, capsys)
+    assert main(["audit", str(table), "--row", "seed=9"]) == 1
+    assert "no row matches seed=9" in capsys.readouterr().err
+    assert main(["audit", str(table), "--row", "colour=red"]) == 1
+    assert "bad row selector 'colour=red'" in capsys.readouterr().err
+    edited = table.read_text().replace("wave", "wavy", 1)
+    table.write_text(edited)
+    assert main(["audit", str(table), "--row", "seed=1"]) == 1
+    assert "errors.csv: sha256" in capsys.readouterr().err

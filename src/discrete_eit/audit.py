@@ -9,6 +9,11 @@
 and exits 1 at the first file whose bytes differ from what its sidecar (or its consumer's
 sidecar) recorded, naming that file. Relative input paths are resolved against ``root``
 (default: the current directory, where the workflow runs).
+
+``discrete-eit audit TABLE.csv --row KEY=VALUE ...`` audits single rows of a table whose rows
+name their source artifact in a ``source`` column (the error table: each row's evaluation):
+the table is verified, then only the lineage of the selected rows (row ← evaluation ←
+reconstruction ← dataset).
 """
 
 from __future__ import annotations
@@ -37,14 +42,12 @@ def _summary(record: dict[str, Any]) -> str:
     return text + (f"  code={commit[:10]}{'+dirty' if code.get('git_dirty') else ''}" if commit else "")
 
 
-def audit_tree(path: str | Path, root: str | Path = ".", expected_sha256: str | None = None,
-               depth: int = 0, seen: set | None = None, out=None) -> int:
-    """Verify ``path`` and, recursively, its inputs; return the number of files checked."""
-    out = out or sys.stdout
-    seen = set() if seen is None else seen
-    path = Path(path)
-    full = path if path.is_absolute() else Path(root) / path
-    indent = "   " * depth + ("└─ " if depth else "")
+def _verify_file(path: Path, full: Path, expected_sha256: str | None) -> tuple[str, dict | None]:
+    """sha256 of ``full`` checked against its consumer's record and its own sidecar.
+
+    Returns ``(sha256, sidecar record)``; the record is ``None`` for a plain input without a
+    sidecar whose hash the consumer recorded.
+    """
     if not full.is_file():
         raise AuditError(f"{path}: file not found")
     actual = sha256_file(full)
@@ -54,15 +57,29 @@ def audit_tree(path: str | Path, root: str | Path = ".", expected_sha256: str | 
     try:
         record = read_sidecar(full)
     except FileNotFoundError:
-        if expected_sha256 is not None:  # a plain input (config, user file): its hash is enough
-            print(f"{indent}{path}  [input]  sha256 ok", file=out)
-            return 1
+        if expected_sha256 is not None:
+            return actual, None
         raise AuditError(f"{path}: no provenance sidecar {sidecar_path(path).name}") from None
     except json.JSONDecodeError as exc:
         raise AuditError(f"{sidecar_path(path)}: unreadable sidecar ({exc})") from None
     if record.get("sha256") != actual:
         raise AuditError(f"{path}: sha256 {actual[:12]}… does not match its sidecar "
                          f"({str(record.get('sha256'))[:12]}…): the file was modified")
+    return actual, record
+
+
+def audit_tree(path: str | Path, root: str | Path = ".", expected_sha256: str | None = None,
+               depth: int = 0, seen: set | None = None, out=None) -> int:
+    """Verify ``path`` and, recursively, its inputs; return the number of files checked."""
+    out = out or sys.stdout
+    seen = set() if seen is None else seen
+    path = Path(path)
+    full = path if path.is_absolute() else Path(root) / path
+    indent = "   " * depth + ("└─ " if depth else "")
+    actual, record = _verify_file(path, full, expected_sha256)
+    if record is None:  # a plain input (config, user file): its hash is enough
+        print(f"{indent}{path}  [input]  sha256 ok", file=out)
+        return 1
     key = (str(full.resolve()), actual)
     if key in seen:
         print(f"{indent}{path}  [{record.get('kind', '?')}]  sha256 ok (see above)", file=out)
@@ -75,10 +92,58 @@ def audit_tree(path: str | Path, root: str | Path = ".", expected_sha256: str | 
     return count
 
 
-def audit(path: str | Path, root: str | Path = ".") -> int:
+def _matches(value: str, wanted: str) -> bool:
+    """Cell equality: numerically when both parse as numbers (``0.001`` = ``1e-3``), else as text."""
+    try:
+        return float(value) == float(wanted)
+    except ValueError:
+        return value == wanted
+
+
+def audit_rows(path: str | Path, selectors: list[str], root: str | Path = ".", out=None) -> int:
+    """Verify the table ``path`` and the lineage of the rows matching every ``KEY=VALUE``."""
+    import csv
+
+    out = out or sys.stdout
+    path = Path(path)
+    full = path if path.is_absolute() else Path(root) / path
+    _, record = _verify_file(path, full, None)
+    with open(full, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    columns = list(rows[0]) if rows else []
+    if "source" not in columns:
+        raise AuditError(f"{path}: the table has no 'source' column linking rows to artifacts; "
+                         "audit the whole file instead")
+    for sel in selectors:
+        key, sep, wanted = sel.partition("=")
+        if not sep or key not in columns:
+            raise AuditError(f"{path}: bad row selector {sel!r} (KEY=VALUE, KEY one of {', '.join(columns)})")
+        rows = [r for r in rows if _matches(r[key], wanted)]
+    if not rows:
+        raise AuditError(f"{path}: no row matches {' '.join(selectors)}")
+    print(f"{path}  [{record.get('kind', '?')}]  sha256 ok  {len(rows)} row(s) selected  "
+          f"{_summary(record).strip()}", file=out)
+    inputs, seen, count = record.get("inputs") or {}, set(), 1
+    for row in rows:
+        shown = {k: v for k, v in row.items() if k in _ROW_KEYS or k in ("rel_l2", "status")}
+        print(f"   row  {' '.join(f'{k}={v}' for k, v in shown.items())}", file=out)
+        source = row["source"]
+        if not source:
+            print("      └─ (no source: the method does not apply to this cell)", file=out)
+            continue
+        if source not in inputs:
+            raise AuditError(f"{path}: row source {source} is not among the inputs its sidecar records")
+        count += audit_tree(source, root, inputs[source], depth=2, seen=seen, out=out)
+    return count
+
+
+_ROW_KEYS = ("profile", "n", "set", "delta", "seed", "run", "method")
+
+
+def audit(path: str | Path, root: str | Path = ".", rows: list[str] | None = None) -> int:
     """CLI entry: print the lineage of ``path``; 0 if every hash verifies, 1 at the first mismatch."""
     try:
-        count = audit_tree(path, root)
+        count = audit_rows(path, rows, root) if rows else audit_tree(path, root)
     except AuditError as exc:
         print(f"AUDIT FAILED: {exc}", file=sys.stderr)
         return 1

@@ -171,7 +171,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from .audit import audit
 
-    return audit(args.path, args.root)
+    return audit(args.path, args.root, args.row)
 
 
 # ---- parser --------------------------------------------------------------------------------
@@ -240,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("path", type=Path)
     a.add_argument("--root", type=Path, default=Path("."),
                    help="directory relative input paths are resolved against (default: current)")
+    a.add_argument("--row", action="append", metavar="KEY=VALUE",
+                   help="audit only the table rows with this column value (repeatable; all must "
+                        "match), e.g. --row run=nn --row n=6 --row delta=1e-3 --row seed=1")
 
     from .manifest import add_cli_parser
 

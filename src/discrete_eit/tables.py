@@ -53,16 +53,20 @@ def iterations_of(info: Mapping[str, Any]) -> float:
 
 
 def error_row(cell: Mapping[str, Any], metrics: Mapping[str, Any] | None,
-              sidecar: Mapping[str, Any] | None, gamma_valid: bool | None = None) -> dict[str, Any]:
+              sidecar: Mapping[str, Any] | None, gamma_valid: bool | None = None,
+              source: str = "") -> dict[str, Any]:
     """One row of the error table.
 
     cell : the keys ``profile, n, set, delta, seed, run, method`` (and optionally ``study``).
     metrics : the JSON of ``discrete-eit evaluate`` (None when the method does not apply).
     sidecar : the reconstruction's provenance sidecar (``info``, ``wall_time_s``, ``batch_size``).
     gamma_valid : whether γ̂ is finite and positive (None: infer from the DtN residual).
+    source : path of the artifact the row was read from (its evaluation), so that
+        ``discrete-eit audit TABLE --row ...`` can follow one row's lineage; "" when none.
     """
     row: dict[str, Any] = {k: cell[k] for k in KEYS}
     row["study"] = cell.get("study", "")
+    row["source"] = str(source)
     if metrics is None:
         row.update({m: math.nan for m in METRICS}, iterations=math.nan, wall_time_s=math.nan,
                    batch_size=math.nan, stop_reason="", status=STATUS_NA)
@@ -80,17 +84,21 @@ def error_row(cell: Mapping[str, Any], metrics: Mapping[str, Any] | None,
     return row
 
 
+ERROR_COLUMNS = [*KEYS, "study", *METRICS, "iterations", "wall_time_s", "batch_size", "stop_reason",
+                 "status", "source"]
+
+
 def build_error_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """The error table (Table E), one row per (n, δ, seed, set, profile, run), sorted."""
     df = pd.DataFrame(list(rows))
     if df.empty:
-        return pd.DataFrame(columns=[*KEYS, "study", *METRICS, "iterations", "wall_time_s",
-                                     "batch_size", "stop_reason", "status"])
+        return pd.DataFrame(columns=ERROR_COLUMNS)
     df["n"] = df["n"].astype(int)
     df["seed"] = df["seed"].astype(int)
     df["delta"] = df["delta"].astype(float)
-    cols = [*KEYS, "study", *METRICS, "iterations", "wall_time_s", "batch_size", "stop_reason", "status"]
-    df = df[cols].sort_values(["profile", "n", "set", "delta", "seed", "run"], kind="stable")
+    if "source" not in df:
+        df["source"] = ""
+    df = df[ERROR_COLUMNS].sort_values(["profile", "n", "set", "delta", "seed", "run"], kind="stable")
     return df.reset_index(drop=True)
 
 

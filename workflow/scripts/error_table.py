@@ -8,7 +8,7 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)
 rows = []
 for cell, ev, meta in zip(sm.params.cells, sm.input.evals, sm.input.metas, strict=True):
-    rows.append(error_row(cell, read_json(ev), read_json(meta)))
+    rows.append(error_row(cell, read_json(ev), read_json(meta), source=ev))
 rows += [error_row(cell, None, None) for cell in sm.params.not_applicable]
 df = build_error_table(rows)
 log.info("%d rows (%d not applicable, %d with invalid γ̂)", len(df), (df["status"] == "not_applicable").sum(),
@@ -17,7 +17,8 @@ write_table(df, sm.output.csv, sm.output.md, "Error table",
             "One row per (profile, n, set, δ, seed, run). rel_l2 = ‖γ̂−γ‖/‖γ‖, max_rel = max |γ̂−γ|/γ, "
             "centre / boundary = rel. ℓ² on the centre / boundary-ring edges, dtn_residual = "
             "‖Λ(γ̂)−Λ^δ‖_F/‖Λ^δ‖_F on measured entries. status: ok | invalid (γ̂ not finite and "
-            "positive) | not_applicable. wall_time_s of batched NN runs = batch wall time / batch size.",
+            "positive) | not_applicable. wall_time_s of batched NN runs = batch wall time / batch size. "
+            "source = the row's evaluation (`discrete-eit audit errors.csv --row KEY=VALUE` follows it).",
             inputs=list(sm.input))
 summary = summarise_errors(df)
 write_table(summary, sm.output.summary_csv, sm.output.summary_md, "Error summary over noise seeds",
