@@ -45,6 +45,7 @@ def _fake_run(root):
     (root / "results/logs/x.log").write_text("log\n")
     (root / "results/tables/.errors.csv.abc.tmp").write_text("half")
     (root / "results/.gitignore").write_text("/tables\n")
+    (root / "data/README.md").write_text("what data/ holds\n")       # documentation, not an output
 
 
 def test_merge_config_like_snakemake():
@@ -79,7 +80,7 @@ def test_manifest_records_every_output(tmp_path, monkeypatch):
     expected = {"data/dtn/wave/n4/full/d0_s0.npz", "data/dtn/wave/n4/full/d0_s0.npz.json",
                 "results/recon/nn/d0_s0.npz", "results/recon/nn/d0_s0.npz.json",
                 "results/tables/errors.csv", "results/tables/errors.csv.json"}
-    assert set(rec["outputs"]) == expected  # not the manifest, not temporaries, not logs
+    assert set(rec["outputs"]) == expected  # not the manifest, temporaries, logs or README.md
     assert rec["outputs"]["results/tables/errors.csv"] == sha256_file("results/tables/errors.csv")
     assert set(rec["diagnostics"]) == {"results/logs/x.log"}
     assert [f["path"] for f in rec["config"]["files"]] == ["config/config.yaml", "config/quick.yaml"]

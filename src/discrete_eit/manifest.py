@@ -44,6 +44,7 @@ from .provenance import environment, package_versions, read_sidecar, sha256_file
 
 SCHEMA = "discrete-eit/run-manifest/1"
 MANIFEST_PATH = "results/provenance.json"
+_DOCUMENTATION = {"README.md"}
 DEFAULT_CONFIG = "config/config.yaml"
 DEFAULT_ROOTS = ("data", "results")
 DIAGNOSTIC_DIRS = ("results/logs", "results/benchmarks")
@@ -152,8 +153,9 @@ def list_files(roots: Sequence[str | Path] = DEFAULT_ROOTS, root: str | Path = "
                exclude: Iterable[str] = (MANIFEST_PATH,)) -> list[str]:
     """Every regular file under ``roots`` (relative to ``root``), as sorted POSIX paths.
 
-    Skips ``exclude``, ``__pycache__`` and hidden files and directories (half-written
-    temporaries ``.NAME.XXXX.tmp``, the ``.gitignore`` files DVC maintains).
+    Skips ``exclude``, ``__pycache__``, hidden files and directories (half-written
+    temporaries ``.NAME.XXXX.tmp``, the ``.gitignore`` files DVC maintains) and the
+    directories' own documentation (``README.md``, versioned in git, never an output).
     """
     root = Path(root)
     excluded = {str(Path(e).as_posix()) for e in exclude}
@@ -166,7 +168,7 @@ def list_files(roots: Sequence[str | Path] = DEFAULT_ROOTS, root: str | Path = "
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = [d for d in dirnames if d != "__pycache__" and not d.startswith(".")]
             for name in filenames:
-                if name.startswith("."):
+                if name.startswith(".") or name in _DOCUMENTATION:
                     continue
                 rel = (Path(dirpath) / name).relative_to(root).as_posix()
                 if rel not in excluded:
