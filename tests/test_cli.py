@@ -265,3 +265,10 @@ def test_cuda_request_without_cuda_is_a_clean_error(tmp_path, capsys):
                         "--data", data, "--out", out], capsys)
     one_line_error(code, err, str(data), "cuda")
     assert not out.exists()
+
+
+def test_method_modules_are_discovered_by_their_decorator():
+    from discrete_eit.methods import _method_modules, load_methods
+
+    assert _method_modules() == ["curtis_morrow", "nn", "nn_fast", "ols"]   # not methods.py, cli.py, …
+    assert sorted(load_methods()) == ["cm", "nn", "nn_fast", "ols"]

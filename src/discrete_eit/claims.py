@@ -376,10 +376,10 @@ def _nn_beats_cm(T: Tables, c: Claim, pset: str) -> Claim:
     return c
 
 
-def _further_sets(T: Tables, c: Claim) -> list[tuple[str, object, object]]:
-    """(set, CM row, NN row) at each δ for every figures.further_sets member CM applies to.
+def _further_sets(T: Tables, c: Claim) -> list[str]:
+    """The members of figures.further_sets that Curtis–Morrow applies to.
 
-    Sets from which Λ cannot be completed (sigma0) are named in the evidence; the claim is N/A
+    Sets from which Λ cannot be completed (sigma0) are named in ``c.evidence``; the claim is N/A
     only when CM applies to none of them.
     """
     rows, skipped = [], []
