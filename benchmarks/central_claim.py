@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from discrete_eit import conductivity_profile, generate_dataset
-from discrete_eit.methods import reconstruct, reconstruct_many
-from discrete_eit.metrics import relative_l2_error
+from discrete_eit.methods.registry import reconstruct, reconstruct_many
+from discrete_eit.problem.metrics import relative_l2_error
 
 
 def main() -> None:

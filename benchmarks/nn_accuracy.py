@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from discrete_eit import conductivity_profile, generate_dataset
-from discrete_eit.methods import reconstruct
-from discrete_eit.metrics import relative_l2_error
+from discrete_eit.methods.registry import reconstruct
+from discrete_eit.problem.metrics import relative_l2_error
 
 
 def _case(text: str) -> tuple[int, int]:

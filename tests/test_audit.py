@@ -47,7 +47,7 @@ def test_audit_names_an_edited_artifact_and_a_missing_sidecar(tmp_path, capsys):
 
 
 def test_audit_line_shows_commit_and_dirty_flag():
-    from discrete_eit.audit import _summary
+    from discrete_eit.artifacts.audit import _summary
 
     record = {"params": {"n": 3, "seed": 2}, "code_version": {"git_commit": "a" * 40, "git_dirty": True}}
     assert _summary(record) == f"n=3 seed=2  code={'a' * 10}+dirty"
@@ -58,7 +58,7 @@ def test_audit_line_shows_commit_and_dirty_flag():
 
 def _error_table(tmp_path, capsys):
     """A two-row error table built like the workflow's: each row names its evaluation in `source`."""
-    from discrete_eit.tables import build_error_table, error_row, write_table
+    from discrete_eit.experiment.tables import build_error_table, error_row, write_table
 
     rows, evals = [], []
     for seed in (1, 2):

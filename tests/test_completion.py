@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from discrete_eit.completion import complete_dtn, corner_arc, disjoint_paths, is_completable
-from discrete_eit.datasets import generate_dataset
-from discrete_eit.forward import dtn_matrix
-from discrete_eit.lattice import Lattice
-from discrete_eit.noise import add_relative_noise
-from discrete_eit.partial import partial_mask
-from discrete_eit.profiles import conductivity_profile
+from discrete_eit.problem.completion import complete_dtn, corner_arc, disjoint_paths, is_completable
+from discrete_eit.problem.datasets import generate_dataset
+from discrete_eit.problem.forward import dtn_matrix
+from discrete_eit.problem.lattice import Lattice
+from discrete_eit.problem.noise import add_relative_noise
+from discrete_eit.problem.partial import partial_mask
+from discrete_eit.problem.profiles import conductivity_profile
 
 
 def _exact(n: int, seed: int = 0, profile: str = "random") -> tuple[np.ndarray, np.ndarray]:

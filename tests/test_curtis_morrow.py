@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from discrete_eit.curtis_morrow import curtis_morrow_dtn, layer_chain
-from discrete_eit.datasets import Dataset, generate_dataset
-from discrete_eit.forward import dtn_matrix
-from discrete_eit.lattice import Lattice
-from discrete_eit.methods import get_method, reconstruct
-from discrete_eit.profiles import conductivity_profile
+from discrete_eit.methods.cm import curtis_morrow_dtn, layer_chain
+from discrete_eit.methods.registry import get_method, reconstruct
+from discrete_eit.problem.datasets import Dataset, generate_dataset
+from discrete_eit.problem.forward import dtn_matrix
+from discrete_eit.problem.lattice import Lattice
+from discrete_eit.problem.profiles import conductivity_profile
 
 
 def _max_rel(gamma_hat, gamma):

@@ -12,7 +12,7 @@ from discrete_eit import (
     generate_dataset,
     partial_mask,
 )
-from discrete_eit.noise import add_relative_noise
+from discrete_eit.problem.noise import add_relative_noise
 
 
 def test_noise_is_relative_seeded_and_unsymmetric(random_gamma):

@@ -22,10 +22,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from discrete_eit import manifest as mf
-from discrete_eit.audit import audit_tree
-from discrete_eit.io import write_artifact, write_bytes_artifact
-from discrete_eit.provenance import sha256_file
+from discrete_eit.artifacts import manifest as mf
+from discrete_eit.artifacts.audit import audit_tree
+from discrete_eit.artifacts.formats import write_artifact, write_bytes_artifact
+from discrete_eit.artifacts.sidecar import sha256_file
 
 
 # ---- manifest: unit tests ----------------------------------------------------------------------

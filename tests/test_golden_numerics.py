@@ -48,11 +48,11 @@ RECONSTRUCTIONS = [
 def compute() -> dict[str, np.ndarray]:
     """Every recorded array, computed with the package's public API."""
     from discrete_eit import conductivity_profile, generate_dataset
-    from discrete_eit.methods import reconstruct
+    from discrete_eit.methods.registry import reconstruct
     try:
         from discrete_eit.problem.sensitivity import predicted_std
     except ImportError:  # recording on the flat package
-        from discrete_eit.sensitivity import predicted_std
+        from discrete_eit.problem.sensitivity import predicted_std
 
     out: dict[str, np.ndarray] = {}
     datasets = []

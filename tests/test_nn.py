@@ -8,10 +8,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from discrete_eit import Dataset, Lattice, conductivity_profile, generate_dataset  # noqa: E402
-from discrete_eit.forward import kirchhoff_matrix  # noqa: E402
-from discrete_eit.methods import get_method, reconstruct, reconstruct_many  # noqa: E402
-from discrete_eit.nn import parse_fixed_edges  # noqa: E402
-from discrete_eit.nn_model import (  # noqa: E402
+from discrete_eit.methods.nn.method import parse_fixed_edges  # noqa: E402
+from discrete_eit.methods.nn.trainer import (  # noqa: E402
     FastTrainer,
     InterpretableNet,
     Schedule,
@@ -24,6 +22,8 @@ from discrete_eit.nn_model import (  # noqa: E402
     train_reference,
     true_kernel,
 )
+from discrete_eit.methods.registry import get_method, reconstruct, reconstruct_many  # noqa: E402
+from discrete_eit.problem.forward import kirchhoff_matrix  # noqa: E402
 
 # Small, fast settings for the option tests (eager: no compilation cost).
 QUICK = {"compile": "off", "progress": 0.0, "device": "cpu"}

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from discrete_eit import Lattice, conductivity_profile, generate_dataset
-from discrete_eit.levenberg_marquardt import (
+from discrete_eit.methods.levenberg_marquardt import (
     Evaluation,
     JacobianSVD,
     NormalEquations,
     levenberg_marquardt,
 )
-from discrete_eit.methods import reconstruct
-from discrete_eit.nn_fast import VarProModel, nn_fast, nn_loss
+from discrete_eit.methods.nn_fast import VarProModel, nn_fast, nn_loss
+from discrete_eit.methods.registry import reconstruct
 
 PARTIALS = ("full", "last3n", "sigma0")
 

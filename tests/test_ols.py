@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from discrete_eit import Lattice, conductivity_profile, dtn_matrix, generate_dataset
-from discrete_eit.methods import reconstruct
-from discrete_eit.ols import OLSModel, ols
+from discrete_eit.methods.ols import OLSModel, ols
+from discrete_eit.methods.registry import reconstruct
 
 
 def rel_err(gamma, truth):

@@ -5,8 +5,8 @@ import pytest
 from scipy.optimize import least_squares
 
 from discrete_eit import Lattice, dtn_jacobian, dtn_matrix, partial_mask
-from discrete_eit.noise import add_relative_noise
-from discrete_eit.sensitivity import predicted_std
+from discrete_eit.problem.noise import add_relative_noise
+from discrete_eit.problem.sensitivity import predicted_std
 
 
 def output_least_squares(L, mask, data, x0):

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from discrete_eit import claims as cl
-from discrete_eit import tables as tb
-from discrete_eit.lattice import Lattice
+from discrete_eit.experiment import claims as cl
+from discrete_eit.experiment import tables as tb
+from discrete_eit.problem.lattice import Lattice
 
 
 def _cell(**kw):

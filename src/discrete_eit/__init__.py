@@ -3,12 +3,12 @@
 Numerical library (knows nothing of Snakemake). Conventions follow ``MATH.md`` (docs/MATH.md).
 """
 
-from .datasets import DataError, Dataset, generate_dataset
-from .forward import dtn_matrix, harmonic_extensions, kirchhoff_matrix, solve_forward
-from .jacobian import dtn_jacobian
-from .lattice import Lattice
-from .partial import PARTIAL_SETS, partial_mask
-from .profiles import PROFILES, conductivity_profile
+from discrete_eit.problem.datasets import DataError, Dataset, generate_dataset
+from discrete_eit.problem.forward import dtn_matrix, harmonic_extensions, kirchhoff_matrix, solve_forward
+from discrete_eit.problem.jacobian import dtn_jacobian
+from discrete_eit.problem.lattice import Lattice
+from discrete_eit.problem.partial import PARTIAL_SETS, partial_mask
+from discrete_eit.problem.profiles import PROFILES, conductivity_profile
 
 __version__ = "0.1.0"
 

@@ -18,10 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .datasets import DataError, generate_dataset
-from .forward import check_gamma
-from .io import (
+from discrete_eit.artifacts.formats import (
     load_dataset,
     load_dtn_matrix,
     load_gamma,
@@ -30,13 +27,17 @@ from .io import (
     write_artifact,
     write_bytes_artifact,
 )
-from .lattice import Lattice
-from .methods import load_methods, reconstruct_many
-from .metrics import error_metrics
-from .partial import PARTIAL_SETS
-from .profiles import PROFILES, conductivity_profile
-from .provenance import to_json
-from .sensitivity import predicted_std
+from discrete_eit.artifacts.sidecar import to_json
+from discrete_eit.methods.registry import OptionError, load_methods, reconstruct_many
+from discrete_eit.problem.datasets import DataError, generate_dataset
+from discrete_eit.problem.forward import check_gamma
+from discrete_eit.problem.lattice import Lattice
+from discrete_eit.problem.metrics import error_metrics
+from discrete_eit.problem.partial import PARTIAL_SETS
+from discrete_eit.problem.profiles import PROFILES, conductivity_profile
+from discrete_eit.problem.sensitivity import predicted_std
+
+from . import __version__
 
 log = logging.getLogger("discrete_eit")
 
@@ -95,7 +96,10 @@ def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
         raise DataError(f"got {len(sources)} input file(s) but {len(args.out)} --out file(s)")
     datasets = [load_dataset(p) if args.data else load_dtn_matrix(p) for p in sources]
     method = load_methods()[args.method]
-    options = method.resolve_options(method_options)
+    try:
+        options = method.resolve_options(method_options)
+    except OptionError as exc:
+        raise DataError(exc.as_flag()) from None
     start = time.perf_counter()
     try:
         results = reconstruct_many(args.method, datasets, **options)
@@ -169,7 +173,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 # ---- audit ---------------------------------------------------------------------------------
 def cmd_audit(args: argparse.Namespace) -> int:
-    from .audit import audit
+    from discrete_eit.artifacts.audit import audit
 
     return audit(args.path, args.root, args.row)
 
@@ -244,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="audit only the table rows with this column value (repeatable; all must "
                         "match), e.g. --row run=nn --row n=6 --row delta=1e-3 --row seed=1")
 
-    from .manifest import add_cli_parser
+    from discrete_eit.artifacts.manifest import add_cli_parser
 
     add_cli_parser(sub)
     return parser
@@ -268,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "audit":
             return cmd_audit(args)
         if args.command == "manifest":
-            from .manifest import run_cli
+            from discrete_eit.artifacts.manifest import run_cli
 
             return run_cli(args)
     except (DataError, ValueError, OSError) as exc:

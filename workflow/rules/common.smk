@@ -16,10 +16,10 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from discrete_eit.completion import is_completable
-from discrete_eit.methods import load_methods
-from discrete_eit.partial import PARTIAL_SETS, partial_mask
-from discrete_eit.profiles import PROFILES
+from discrete_eit.problem.completion import is_completable
+from discrete_eit.methods.registry import load_methods
+from discrete_eit.problem.partial import PARTIAL_SETS, partial_mask
+from discrete_eit.problem.profiles import PROFILES
 
 envvars:
     "PATH",

@@ -1,7 +1,7 @@
 # Figure layouts (functions only; the figure rules are in figures.smk). A layout is rows of
 # panels naming the files they show (see discrete_eit.plotting); rule inputs derive from it.
 
-from discrete_eit.plotting import layout_inputs
+from discrete_eit.experiment.figures import layout_inputs
 
 FIG = config["figures"]
 _P, _S, _WN = FIG["profile"], FIG["seed"], FIG["working_n"]

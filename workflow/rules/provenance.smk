@@ -8,7 +8,7 @@
 # The datasets phase needs no target rule: `snakemake --until generate` runs exactly the
 # generate jobs that the default target needs.
 
-from discrete_eit import manifest as _manifest
+from discrete_eit.artifacts import manifest as _manifest
 
 # Training-loss curves for `dvc plots`: the NN-type runs of the figures' cells (full data, the
 # figures' profile, exact data or the figures' noise seed).

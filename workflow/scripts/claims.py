@@ -3,8 +3,8 @@
 import pandas as pd
 from _common import setup_logging
 
-from discrete_eit.claims import evaluate_claims, render_claims
-from discrete_eit.io import write_bytes_artifact
+from discrete_eit.artifacts.formats import write_bytes_artifact
+from discrete_eit.experiment.claims import evaluate_claims, render_claims
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)

@@ -2,10 +2,10 @@
 
 from _common import setup_logging
 
-from discrete_eit.completion import complete_dtn
-from discrete_eit.forward import dtn_matrix
-from discrete_eit.io import load_dataset
-from discrete_eit.tables import block_error, completion_summary, write_table
+from discrete_eit.artifacts.formats import load_dataset
+from discrete_eit.experiment.tables import block_error, completion_summary, write_table
+from discrete_eit.problem.completion import complete_dtn
+from discrete_eit.problem.forward import dtn_matrix
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)

@@ -2,7 +2,13 @@
 
 from _common import read_json, setup_logging
 
-from discrete_eit.tables import build_error_table, error_row, speed_table, summarise_errors, write_table
+from discrete_eit.experiment.tables import (
+    build_error_table,
+    error_row,
+    speed_table,
+    summarise_errors,
+    write_table,
+)
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)

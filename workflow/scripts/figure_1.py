@@ -2,8 +2,8 @@
 
 from _common import setup_logging
 
-from discrete_eit.partial import partial_mask
-from discrete_eit.plotting import figure_lattice_and_pattern, save_figure
+from discrete_eit.experiment.figures import figure_lattice_and_pattern, save_figure
+from discrete_eit.problem.partial import partial_mask
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)

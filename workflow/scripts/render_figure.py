@@ -3,9 +3,9 @@
 import numpy as np
 from _common import read_json, setup_logging
 
-from discrete_eit.io import load_npz
-from discrete_eit.plotting import render_layout, save_figure
-from discrete_eit.tables import history_columns
+from discrete_eit.artifacts.formats import load_npz
+from discrete_eit.experiment.figures import render_layout, save_figure
+from discrete_eit.experiment.tables import history_columns
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)

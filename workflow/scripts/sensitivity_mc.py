@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 from _common import setup_logging
 
-from discrete_eit.datasets import generate_dataset
-from discrete_eit.lattice import Lattice
-from discrete_eit.methods import reconstruct
-from discrete_eit.partial import partial_mask
-from discrete_eit.profiles import conductivity_profile
-from discrete_eit.sensitivity import predicted_std
-from discrete_eit.tables import mc_row, write_table
+from discrete_eit.experiment.tables import mc_row, write_table
+from discrete_eit.methods.registry import reconstruct
+from discrete_eit.problem.datasets import generate_dataset
+from discrete_eit.problem.lattice import Lattice
+from discrete_eit.problem.partial import partial_mask
+from discrete_eit.problem.profiles import conductivity_profile
+from discrete_eit.problem.sensitivity import predicted_std
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)

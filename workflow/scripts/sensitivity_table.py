@@ -3,7 +3,7 @@
 import pandas as pd
 from _common import read_json, setup_logging
 
-from discrete_eit.tables import sensitivity_row, write_table
+from discrete_eit.experiment.tables import sensitivity_row, write_table
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)

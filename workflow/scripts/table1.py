@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 from _common import setup_logging
 
-from discrete_eit.io import load_dataset, load_result
-from discrete_eit.tables import table1_row, write_table
+from discrete_eit.artifacts.formats import load_dataset, load_result
+from discrete_eit.experiment.tables import table1_row, write_table
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)

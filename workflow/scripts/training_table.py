@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 from _common import read_json, setup_logging
 
-from discrete_eit.io import load_result
-from discrete_eit.tables import TRAINING_COLUMNS, training_row, write_table
+from discrete_eit.artifacts.formats import load_result
+from discrete_eit.experiment.tables import TRAINING_COLUMNS, training_row, write_table
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg as sla
 
-from .datasets import Dataset
-from .methods import Option, Reconstruction
+from discrete_eit.problem.datasets import Dataset
+
+from .registry import Option, Reconstruction
 
 STOP_RULES = ("auto", "converge", "discrepancy")
 SOLVERS = ("auto", "normal", "svd")

@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import LogNorm, Normalize  # noqa: E402
 
-from .lattice import Lattice  # noqa: E402
+from discrete_eit.problem.lattice import Lattice  # noqa: E402
 
 GAMMA_CMAP = "viridis"
 ERROR_CMAP = "magma_r"
@@ -354,7 +354,7 @@ def save_figure(fig, png: str | Path, pdf: str | Path | None = None, dpi: int = 
     """Save PNG (+ PDF) atomically, each with a provenance sidecar (kind ``figure``)."""
     import io as _io
 
-    from .io import write_bytes_artifact
+    from discrete_eit.artifacts.formats import write_bytes_artifact
 
     for path, kwargs in ((png, {"dpi": dpi}), (pdf, {})):
         if path is None:

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .provenance import read_sidecar, sha256_file, sidecar_path
+from .sidecar import read_sidecar, sha256_file, sidecar_path
 
 
 class AuditError(Exception):

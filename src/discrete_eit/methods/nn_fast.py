@@ -74,9 +74,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
-from .datasets import Dataset
-from .forward import check_gamma, kirchhoff_matrix, solve_forward
-from .jacobian import edge_differences
+from discrete_eit.problem.datasets import Dataset
+from discrete_eit.problem.forward import check_gamma, kirchhoff_matrix, solve_forward
+from discrete_eit.problem.jacobian import edge_differences
+
 from .levenberg_marquardt import (
     Evaluation,
     JacobianSVD,
@@ -90,7 +91,7 @@ from .levenberg_marquardt import (
     use_geodesic,
     use_svd_steps,
 )
-from .methods import Option, Reconstruction, register_method
+from .registry import Option, Reconstruction, register_method
 
 
 class _Group:

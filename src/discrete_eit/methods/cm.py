@@ -39,10 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from .completion import complete_dtn
-from .datasets import Dataset
-from .lattice import Lattice
-from .methods import Option, Reconstruction, register_method
+from discrete_eit.problem.completion import complete_dtn, is_completable
+from discrete_eit.problem.datasets import Dataset
+from discrete_eit.problem.lattice import Lattice
+
+from .registry import Option, Reconstruction, register_method
 
 __all__ = ["curtis_morrow", "curtis_morrow_dtn", "layer_chain"]
 
@@ -220,7 +221,7 @@ def curtis_morrow_dtn(dtn: np.ndarray, variant: str = "two-sided", solve: str = 
     Option("solve", str, "pinv",
            "pinv: least squares over all zero-flux nodes Z_k; square: only E_1..E_k",
            choices=SOLVES),
-))
+), applies=is_completable)
 def curtis_morrow(dataset: Dataset, variant: str = "two-sided", solve: str = "pinv") -> Reconstruction:
     """Curtis–Morrow layer peeling (algebraic inversion; partial data are completed first)."""
     dtn, cinfo = complete_dtn(dataset, return_info=True)

@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from .datasets import DataError, Dataset
-from .provenance import build_sidecar, read_sidecar, sha256_bytes, sha256_file, sidecar_path, to_json
+from discrete_eit.problem.datasets import DataError, Dataset
+
+from .sidecar import build_sidecar, read_sidecar, sha256_bytes, sha256_file, sidecar_path, to_json
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o644  # mkstemp creates 0600; artifacts are meant to be shared

@@ -270,7 +270,7 @@ def write_table(df: pd.DataFrame, csv_path: str | Path, md_path: str | Path | No
     Both files are written atomically with a provenance sidecar (kind ``table``) that records the
     sha256 of every input file.
     """
-    from .io import write_bytes_artifact
+    from discrete_eit.artifacts.formats import write_bytes_artifact
 
     params = dict(params or {})
     write_bytes_artifact(csv_path, df.to_csv(index=False, float_format="%.17g").encode(), "table",

@@ -54,8 +54,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .datasets import Dataset
-from .lattice import Lattice
+from discrete_eit.problem.datasets import Dataset
+from discrete_eit.problem.lattice import Lattice
 
 DTYPE = torch.float64
 
@@ -134,7 +134,7 @@ def grid_to_kernel(Kg, n: int):
 
 def true_kernel(lattice: Lattice, gamma: np.ndarray) -> np.ndarray:
     """The Green kernel ``K = −L_II⁻¹ L_IB`` of γ, shape (n², 4n): the loss's exact minimiser."""
-    from .forward import solve_forward
+    from discrete_eit.problem.forward import solve_forward
 
     return solve_forward(lattice, gamma).potentials[lattice.n_boundary:]
 

@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .provenance import environment, package_versions, read_sidecar, sha256_file, to_json
+from .sidecar import environment, package_versions, read_sidecar, sha256_file, to_json
 
 SCHEMA = "discrete-eit/run-manifest/1"
 MANIFEST_PATH = "results/provenance.json"
@@ -280,7 +280,7 @@ def write_manifest(out: str | Path = MANIFEST_PATH, config_files: Sequence[str |
 
     ``log``: a file to write a one-line summary to (the Snakemake rule's log).
     """
-    from .io import atomic_write_bytes
+    from .formats import atomic_write_bytes
 
     record = build_manifest(config_files, roots, root, out, effective_config, started, finished)
     atomic_write_bytes(out, to_json(record).encode())
@@ -406,7 +406,7 @@ def _history(recon: str | Path) -> tuple[Any, Any]:
     """(iteration, loss) of a reconstruction's training history (empty arrays if it has none)."""
     import numpy as np
 
-    from .io import load_npz
+    from .formats import load_npz
 
     arrays = load_npz(recon, ())
     if "history_loss" in arrays:
@@ -459,7 +459,7 @@ def loss_curves(curves: Iterable[Mapping[str, Any]], max_points: int = 200):
 
 def write_dvc_metrics(errors_csv: str | Path, out: str | Path) -> dict[str, Any]:
     """``results/metrics.json`` (+ sidecar listing the error table as input)."""
-    from .io import write_bytes_artifact
+    from .formats import write_bytes_artifact
 
     metrics = headline_metrics(errors_csv)
     write_bytes_artifact(out, to_json(metrics).encode(), "metrics", {"metric": METRIC}, [errors_csv])
@@ -469,7 +469,7 @@ def write_dvc_metrics(errors_csv: str | Path, out: str | Path) -> dict[str, Any]
 def write_plot_csv(df, out: str | Path, kind: str, params: Mapping[str, Any],
                    inputs: Sequence[str | Path]) -> None:
     """A plot's data as CSV (full precision) with a provenance sidecar."""
-    from .io import write_bytes_artifact
+    from .formats import write_bytes_artifact
 
     write_bytes_artifact(out, df.to_csv(index=False, float_format="%.17g").encode(), kind, dict(params),
                          list(inputs))

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .datasets import Dataset
-from .forward import dtn_matrix, solve_forward
-from .jacobian import edge_differences
+from discrete_eit.problem.datasets import Dataset
+from discrete_eit.problem.forward import dtn_matrix, solve_forward
+from discrete_eit.problem.jacobian import edge_differences
+from discrete_eit.problem.metrics import dtn_residual
+
 from .levenberg_marquardt import (
     Evaluation,
     JacobianSVD,
@@ -42,8 +44,7 @@ from .levenberg_marquardt import (
     use_geodesic,
     use_svd_steps,
 )
-from .methods import Option, Reconstruction, register_method
-from .metrics import dtn_residual
+from .registry import Option, Reconstruction, register_method
 
 WEIGHTINGS = ("relative", "uniform")
 # Relative floor of |Λ^δ_ij| in the weights: only guards against exactly zero measurements.

@@ -18,11 +18,11 @@ import math
 
 import numpy as np
 
-from .datasets import Dataset
-from .lattice import Lattice
-from .methods import Option, Reconstruction, register_method
+from discrete_eit.methods.registry import Option, Reconstruction, register_method
+from discrete_eit.problem.datasets import Dataset
+from discrete_eit.problem.lattice import Lattice
 
-HISTORY_COLUMNS = ["iteration", "loss", "step", "gamma_error"]
+HISTORY_COLUMNS = ("iteration", "loss", "step", "gamma_error")
 
 
 def parse_fixed_edges(spec: str, lattice: Lattice, gamma_true: np.ndarray | None
@@ -114,14 +114,14 @@ def _torch_threads(threads: int):
            "if it fails), on or off", choices=("auto", "on", "off")),
     Option("threads", int, 1, "torch intra-op threads during training (0 = torch's default)"),
     Option("progress", float, 30.0, "seconds between progress lines on stderr (0 = none)"),
-), batched=True)
+), batched=True, history_columns=HISTORY_COLUMNS)
 def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float, lam: float,
               seed: int, init_low: float, init_high: float, gamma_min: float, gamma_max: float | None,
               fixed_edges: str, threshold: float, patience: int, factor: float, min_lr: float,
               log_every: int, device: str, compile: str, threads: int, progress: float
               ) -> list[Reconstruction]:
     """The paper's network trained by Adam with the plateau schedule of MATH.md §4."""
-    from .nn_model import FastTrainer, Schedule, initial_gamma
+    from .trainer import FastTrainer, Schedule, initial_gamma
 
     if not datasets:
         return []
@@ -163,7 +163,7 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
             "step_drops": r.drops,
             "seed": seed,
             "fixed_edges": [int(e) for e in np.flatnonzero(fixed[b])],
-            "history_columns": HISTORY_COLUMNS,
+            "history_columns": list(HISTORY_COLUMNS),
             **r.info,
         }
         if d.gamma_true is not None:

@@ -1,0 +1,175 @@
+"""Registry of reconstruction methods: the plug-in contract.
+
+A method is a function ``f(dataset, **options) -> Reconstruction`` registered with
+:func:`register_method`, which also declares its options (these become CLI flags and are checked
+against the configuration before any job runs). A method registered with ``batched=True`` instead
+takes a list of datasets (all of one n) and returns a list of reconstructions, so that independent
+problems share one vectorised solve.
+
+The function receives a validated :class:`~discrete_eit.problem.Dataset`: ``dataset.n`` (lattice
+size), ``dataset.dtn`` (4n, 4n) Λ^δ with NaN where unmeasured, ``dataset.mask`` (4n, 4n) bool,
+``dataset.gamma_true`` (2n(n+1),) or None. It returns a :class:`Reconstruction`.
+
+Where methods come from: the built-in modules listed in :data:`BUILTIN_MODULES`, plus any module
+named by an entry point of group ``discrete_eit.methods`` (``[project.entry-points."discrete_eit.methods"]``
+in another package's pyproject). :func:`load_methods` imports them all. Method modules must not
+import heavy dependencies (torch) at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from discrete_eit.problem.datasets import Dataset
+
+BUILTIN_MODULES = ("discrete_eit.methods.cm", "discrete_eit.methods.nn", "discrete_eit.methods.nn_fast",
+                   "discrete_eit.methods.ols")
+"""Modules that register the built-in methods (a new built-in method: one module, one entry here)."""
+ENTRY_POINT_GROUP = "discrete_eit.methods"
+
+
+def _method_modules() -> list[str]:
+    """Built-in method modules and those named by ``discrete_eit.methods`` entry points."""
+    from importlib.metadata import entry_points
+
+    return [*BUILTIN_MODULES, *(ep.value for ep in entry_points(group=ENTRY_POINT_GROUP))]
+
+
+class OptionError(ValueError):
+    """A method option that does not exist or has a bad value.
+
+    ``str()`` names the option as the Python API spells it; :meth:`as_flag` as the CLI does.
+    """
+
+    def __init__(self, method: str, option: str, problem: str):
+        self.method, self.option, self.problem = method, option, problem
+        super().__init__(f"method {method!r}: option {option} {problem}")
+
+    def as_flag(self) -> str:
+        return f"method {self.method!r}: --{self.option.replace('_', '-')} {self.problem}"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One method option: ``--name`` on the command line (underscores become dashes)."""
+
+    name: str
+    type: Callable[[str], Any]
+    default: Any
+    help: str
+    choices: tuple | None = None
+
+
+@dataclass
+class Reconstruction:
+    """Result of a method.
+
+    Attributes
+    ----------
+    gamma : (2n(n+1),) float64, reconstructed conductivities (MATH.md edge order).
+    arrays : further method-specific arrays saved in the output ``.npz``. ``history``, when present,
+        is a (T, c) float64 array whose columns the method declares in ``history_columns`` of
+        :func:`register_method` (e.g. ``iteration, loss, …, gamma_error``).
+    info : JSON-serialisable scalars saved in the sidecar: at least ``stop_reason`` for iterative
+        methods, ``iterations`` when it has a meaning.
+    """
+
+    gamma: np.ndarray
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered method (see :func:`register_method`)."""
+
+    name: str
+    func: Callable[..., Reconstruction]
+    options: tuple[Option, ...]
+    help: str
+    batched: bool = False
+    applies: Callable[[np.ndarray], bool] | None = None
+    history_columns: tuple[str, ...] = ()
+
+    def applies_to(self, mask: np.ndarray) -> bool:
+        """Whether the method can run on data measured on ``mask`` ((4n, 4n) bool)."""
+        return True if self.applies is None else bool(self.applies(mask))
+
+    def resolve_options(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Defaults overridden by ``given``; ``ValueError`` for an unknown name or a value off its choices."""
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise OptionError(self.name, unknown[0], f"does not apply (its options: "
+                              f"{', '.join(known) or 'none'})")
+        out = {o.name: o.default for o in self.options}
+        for key, value in given.items():
+            choices = known[key].choices
+            if choices is not None and value not in choices:
+                raise OptionError(self.name, key, f"must be one of {', '.join(map(str, choices))}, "
+                                  f"got {value!r}")
+            out[key] = value
+        return out
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register_method(name: str, options: tuple[Option, ...] = (), help: str = "", batched: bool = False,
+                    applies: Callable[[np.ndarray], bool] | None = None,
+                    history_columns: tuple[str, ...] = ()):
+    """Decorator: register ``func(dataset, **options) -> Reconstruction`` as method ``name``.
+
+    Parameters
+    ----------
+    name : the method's name (CLI ``--method``, config ``runs.RUN.method``, table column ``method``).
+    options : the options it accepts, with types, defaults and choices.
+    help : one line for ``--help`` (default: the first docstring line).
+    batched : the signature is ``func(list[Dataset], **options) -> list[Reconstruction]``.
+    applies : ``mask -> bool``, whether data on that mask can be handled (default: always); the
+        workflow lists cells it rejects as ``not_applicable``.
+    history_columns : names of the columns of ``arrays['history']``, if the method returns one.
+    """
+    def deco(func):
+        doc = help or (func.__doc__ or "").strip().split("\n")[0]
+        METHODS[name] = Method(name, func, tuple(options), doc, batched, applies, tuple(history_columns))
+        return func
+    return deco
+
+
+def load_methods() -> dict[str, Method]:
+    """Import every method module (cheap: torch is imported lazily) and return the registry."""
+    for module in _method_modules():
+        importlib.import_module(module)
+    return METHODS
+
+
+def get_method(name: str) -> Method:
+    """The registered method ``name``; ``ValueError`` naming the known ones otherwise."""
+    methods = load_methods()
+    try:
+        return methods[name]
+    except KeyError:
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(sorted(methods))}") from None
+
+
+def reconstruct(name: str, dataset: Dataset, **options) -> Reconstruction:
+    """Run method ``name`` on one dataset with ``options`` (unspecified ones take defaults)."""
+    return reconstruct_many(name, [dataset], **options)[0]
+
+
+def reconstruct_many(name: str, datasets: list[Dataset], **options) -> list[Reconstruction]:
+    """Run method ``name`` on several datasets: one batched call, or one call per dataset."""
+    method = get_method(name)
+    resolved = method.resolve_options(options)
+    if method.batched:
+        ns = {d.n for d in datasets}
+        if len(ns) > 1:
+            raise ValueError(f"method {name!r} batches datasets of one lattice size, got n = {sorted(ns)}")
+        return list(method.func(list(datasets), **resolved))
+    return [method.func(d, **resolved) for d in datasets]
