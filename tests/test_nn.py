@@ -8,7 +8,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from discrete_eit import Dataset, Lattice, conductivity_profile, generate_dataset  # noqa: E402
-from discrete_eit.methods.nn.method import parse_fixed_edges  # noqa: E402
 from discrete_eit.methods.nn.trainer import (  # noqa: E402
     FastTrainer,
     InterpretableNet,
@@ -23,6 +22,7 @@ from discrete_eit.methods.nn.trainer import (  # noqa: E402
     true_kernel,
 )
 from discrete_eit.methods.registry import get_method, reconstruct, reconstruct_many  # noqa: E402
+from discrete_eit.problem.edge_sets import fixed_edge_indices, parse_fixed_edges  # noqa: E402
 from discrete_eit.problem.forward import kirchhoff_matrix  # noqa: E402
 
 # Small, fast settings for the option tests (eager: no compilation cost).
@@ -223,6 +223,17 @@ def test_parse_fixed_edges():
         parse_fixed_edges(f"{lat.n_edges}=1", lat, g)
     with pytest.raises(ValueError, match="expected"):
         parse_fixed_edges("centre", lat, g)
+    with pytest.raises(ValueError, match="finite"):
+        parse_fixed_edges("2=abc", lat, g)
+
+
+@pytest.mark.parametrize("spec", ["9", " 9 , 3=0.7", "ring,9", "spikes, 0=2.5", ""])
+def test_fixed_edge_indices_agree_with_the_parser(spec):
+    """The workflow's marks and region table use the indices of the very spec the method parses."""
+    lat = Lattice(4)
+    parsed = parse_fixed_edges(spec, lat, conductivity_profile("wave", 4))
+    expected = np.flatnonzero(parsed[0]) if parsed is not None else np.empty(0, int)
+    assert np.array_equal(fixed_edge_indices(spec, lat), expected)
 
 
 def test_partial_data_dropped_samples_keep_zero_kernel():

@@ -18,5 +18,5 @@ from .registry import (
     register_method,
 )
 
-__all__ = ["METHODS", "Method", "Option", "OptionError", "Reconstruction", "get_method", "load_methods", "reconstruct",
-           "reconstruct_many", "register_method"]
+__all__ = ["METHODS", "Method", "Option", "OptionError", "Reconstruction", "get_method", "load_methods",
+           "reconstruct", "reconstruct_many", "register_method"]

@@ -2,13 +2,9 @@
 
 A batch of independent problems of one lattice size (noise seeds, δ, partial sets) trains together
 in one vectorised loop; every problem keeps its own step schedule and stops on its own. The model
-and the trainer live in :mod:`discrete_eit.nn_model`, imported lazily because it imports torch.
+and the trainer live in the sibling modules, imported lazily because they import torch.
 
-Edge specifications (option ``fixed_edges``)
---------------------------------------------
-A comma-separated list of tokens, each ``E`` (edge index in MATH.md γ order, held at its true
-value — needs ``gamma_true``) or ``E=VALUE`` (held at VALUE), or a named set held at the true values:
-``spikes`` (the 4n boundary edges) or ``ring`` (``Lattice.boundary_ring``). Empty: no fixed edge.
+Option ``fixed_edges`` takes the edge specifications of :mod:`discrete_eit.problem.edge_sets`.
 """
 
 from __future__ import annotations
@@ -20,54 +16,10 @@ import numpy as np
 
 from discrete_eit.methods.registry import Option, Reconstruction, register_method
 from discrete_eit.problem.datasets import Dataset
+from discrete_eit.problem.edge_sets import parse_fixed_edges
 from discrete_eit.problem.lattice import Lattice
 
 HISTORY_COLUMNS = ("iteration", "loss", "step", "gamma_error")
-
-
-def parse_fixed_edges(spec: str, lattice: Lattice, gamma_true: np.ndarray | None
-                      ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Parse a ``fixed_edges`` specification (module docstring).
-
-    Returns
-    -------
-    ``None`` for an empty specification, else ``(mask, values)``: (E,) bool and (E,) float64.
-    """
-    spec = (spec or "").strip()
-    if not spec:
-        return None
-    E = lattice.n_edges
-    mask = np.zeros(E, dtype=bool)
-    values = np.full(E, np.nan)
-
-    def need_truth(token: str) -> np.ndarray:
-        if gamma_true is None:
-            raise ValueError(f"fixed edge {token!r} takes its true value, but the dataset has no "
-                             "gamma_true; give it as INDEX=VALUE")
-        return np.asarray(gamma_true, dtype=float)
-
-    for token in (t.strip() for t in spec.split(",")):
-        if not token:
-            continue
-        if token in ("spikes", "ring"):
-            idx = (lattice.spike_edges if token == "spikes"
-                   else np.flatnonzero(lattice.boundary_ring))
-            mask[idx] = True
-            values[idx] = need_truth(token)[idx]
-            continue
-        key, _, val = token.partition("=")
-        try:
-            e = int(key)
-        except ValueError:
-            raise ValueError(f"fixed edge {token!r}: expected INDEX, INDEX=VALUE, spikes or ring"
-                             ) from None
-        if not 0 <= e < E:
-            raise ValueError(f"fixed edge index {e} out of range 0..{E - 1} for n = {lattice.n}")
-        v = need_truth(token)[e] if not val else float(val)
-        if not (v > 0 and math.isfinite(v)):
-            raise ValueError(f"fixed edge {token!r}: the value must be finite and > 0")
-        mask[e], values[e] = True, v
-    return mask, values
 
 
 @contextlib.contextmanager
