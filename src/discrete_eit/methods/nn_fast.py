@@ -47,7 +47,7 @@ floor (~1e-31) with an error of ≈ 8e-7: the loss is unweighted, so the small f
 Stopping
 --------
 * ``converge``: until the step, the gradient or the loss is at rounding level (exact data), see
-  :func:`discrete_eit.levenberg_marquardt.levenberg_marquardt`.
+  :func:`discrete_eit.methods.levenberg_marquardt.levenberg_marquardt`.
 * ``discrepancy`` (default when the noise level δ > 0 is known): stop at the first iterate with
   ``f(γ) <= τ² · ε²(γ)``, where ε² is the *expected reduced loss at the truth* under the noise
   model of MATH.md §3 (``Λ^δ = Λ + δ Λ ⊙ ξ``): at the true γ and its Green kernel the residual is
@@ -78,19 +78,7 @@ from discrete_eit.problem.datasets import Dataset
 from discrete_eit.problem.forward import check_gamma, kirchhoff_matrix, solve_forward
 from discrete_eit.problem.jacobian import edge_differences
 
-from .levenberg_marquardt import (
-    Evaluation,
-    JacobianSVD,
-    NormalEquations,
-    levenberg_marquardt,
-    lm_options,
-    lm_reconstruction,
-    relative_error_monitor,
-    resolve_delta,
-    resolve_stop,
-    use_geodesic,
-    use_svd_steps,
-)
+from .least_squares import HISTORY_COLUMNS, lm_options, lm_reconstruction, lm_settings, minimize_log_gamma
 from .registry import Option, Reconstruction, register_method
 
 
@@ -248,10 +236,11 @@ class ReducedState:
             K[:, grp.samples] = U_i[:, grp.samples] + z
         return K
 
-    def gauss_newton(self) -> tuple[np.ndarray, np.ndarray]:
+    def gauss_newton(self, scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(Jᵀr, JᵀJ)`` with respect to γ, shapes (E,) and (E, E); ∇f = 2 Jᵀr.
 
-        r is the stacked reduced residual divided by √m, so that f = ‖r‖².
+        r is the stacked reduced residual divided by √m, so that f = ‖r‖². With ``scale`` s (E,):
+        ``(diag(s) Jᵀr, diag(s) JᵀJ diag(s))``, i.e. for the Jacobian ``J diag(s)``.
         """
         mdl = self.model
         E = mdl.lattice.n_edges
@@ -261,22 +250,25 @@ class ReducedState:
             DhS = self.harmonic_drops[:, grp.brows]                      # (E, p)
             g += np.sum(D * (DhS @ t), axis=1)
             H += (DhS @ sla.cho_solve(chol, DhS.T)) * (D @ D.T)
-        return mdl.lam * g / mdl.m, mdl.lam * H / mdl.m
+        g, H = mdl.lam * g / mdl.m, mdl.lam * H / mdl.m
+        return (g, H) if scale is None else (scale * g, H * np.outer(scale, scale))
 
-    def jacobian(self) -> np.ndarray:
+    def jacobian(self, scale: np.ndarray | None = None) -> np.ndarray:
         """Kaufman Jacobian of :meth:`residual` with respect to γ, shape (len(residual), E).
 
         Rows of sample k in group g: ``√(λ/m) C_g⁻¹ D^h[:, S_g]ᵀ · diag(D_k)``; same ordering as
-        :meth:`residual` (row-major over (i ∈ S_g, k ∈ g) within each group).
+        :meth:`residual` (row-major over (i ∈ S_g, k ∈ g) within each group). With ``scale`` s
+        (E,): ``J diag(s)``.
         """
         mdl = self.model
-        scale = np.sqrt(mdl.lam / mdl.m)
+        weight = np.sqrt(mdl.lam / mdl.m)
         blocks = []
         for grp, chol, D in zip(mdl.groups, self.chol, self._fitted_drops(), strict=True):
             CinvDt = sla.solve_triangular(chol[0], self.harmonic_drops[:, grp.brows].T, lower=True)
             # entry (i, k) of the residual block -> row i * s + k
-            blocks.append(scale * (CinvDt[:, None, :] * D.T[None, :, :]).reshape(-1, D.shape[0]))
-        return np.vstack(blocks)
+            blocks.append(weight * (CinvDt[:, None, :] * D.T[None, :, :]).reshape(-1, D.shape[0]))
+        J = np.vstack(blocks)
+        return J if scale is None else J * scale
 
     def _fitted_drops(self) -> list[np.ndarray]:
         """Per group, (E, s) edge drops ``D = U_a − U_b`` of the fitted potentials ``[e_k; x_k]``."""
@@ -317,19 +309,18 @@ def nn_loss(dataset: Dataset, gamma: np.ndarray, K: np.ndarray, lam: float = 10.
     Option("init", str, "constant", "starting γ: best constant fit of the loss, or iid U(0.5, 1.5)",
            choices=("constant", "random")),
     Option("seed", int, 0, "seed of the random start (init=random)"),
-))
+), history_columns=HISTORY_COLUMNS)
 def nn_fast(dataset: Dataset, lam: float = 10.0, max_iterations: int = 500, tol: float = 1e-12,
             tau: float = 1.0, delta: float | None = None, stop: str = "auto", init: str = "constant",
             seed: int = 0, solver: str = "auto", acceleration: str = "auto") -> Reconstruction:
     """NN loss minimised by variable projection + Levenberg-Marquardt in log γ (fast, exact).
 
-    Returns a :class:`Reconstruction` with ``gamma`` (E,), ``arrays['history']`` (T, 5) rows
-    ``(iteration, loss, damping, accepted, gamma_error)`` and ``arrays['kernel']`` (n², 4n) the
-    fitted K at the final γ; ``info`` has iterations, stop_reason, final_loss, the discrepancy level
-    and, when the truth is known, relative_error.
+    Returns a :class:`Reconstruction` as :func:`~.least_squares.lm_reconstruction` builds it, plus
+    ``arrays['kernel']`` (n², 4n), the fitted K at the final γ; ``info`` adds lam, samples, groups
+    and init.
     """
-    delta = resolve_delta(dataset, delta)
-    stop = resolve_stop(stop, delta, "nn_fast")
+    settings = lm_settings(dataset, "nn_fast", max_iterations=max_iterations, tol=tol, tau=tau,
+                           delta=delta, stop=stop, solver=solver, acceleration=acceleration)
     model = VarProModel(dataset, lam)
     E = model.lattice.n_edges
     if init == "constant":
@@ -338,31 +329,10 @@ def nn_fast(dataset: Dataset, lam: float = 10.0, max_iterations: int = 500, tol:
         theta0 = np.log(np.random.default_rng(seed).uniform(0.5, 1.5, E))
     else:
         raise ValueError(f"nn_fast: init must be 'constant' or 'random', got {init!r}")
-    delta2 = (delta or 0.0) ** 2
-    use_svd = use_svd_steps(solver, sum(grp.data.size for grp in model.groups), E)
-
-    def evaluate(theta: np.ndarray):
-        with np.errstate(over="ignore", under="ignore"):
-            gamma = np.exp(theta)
-        if not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):
-            return Evaluation(np.inf, lambda: None, None)     # rejected by the loop
-        st = model.state(gamma)
-
-        def linearize():
-            # Chain rule to θ = log γ: J_θ = J diag(γ).
-            if use_svd:
-                return JacobianSVD(st.jacobian() * gamma, st.residual())
-            g, H = st.gauss_newton()
-            return NormalEquations(gamma * g, H * np.outer(gamma, gamma))
-        target = st.noise_factor * delta2 if delta else None
-        return Evaluation(st.loss, linearize, target, st.residual)
-
-    result = levenberg_marquardt(evaluate, theta0, max_iterations=max_iterations, tol=tol,
-                                 stop_at_target=(stop == "discrepancy"), tau=tau,
-                                 geodesic=use_geodesic(acceleration, use_svd),
-                                 monitor=relative_error_monitor(dataset))
+    n_residuals = sum(grp.data.size for grp in model.groups)
+    result = minimize_log_gamma(model.state, theta0, n_residuals, settings, dataset.gamma_true)
     final = model.state(np.exp(result.theta))
-    return lm_reconstruction(result, dataset, stop, delta, tau,
+    return lm_reconstruction(result, dataset, settings,
                              {"lam": float(lam), "samples": int(model.m), "groups": len(model.groups),
                               "init": init},
                              {"kernel": final.kernel()})

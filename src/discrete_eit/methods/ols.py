@@ -27,23 +27,11 @@ from __future__ import annotations
 import numpy as np
 
 from discrete_eit.problem.datasets import Dataset
-from discrete_eit.problem.forward import dtn_matrix, solve_forward
+from discrete_eit.problem.forward import ForwardSolution, dtn_matrix, solve_forward
 from discrete_eit.problem.jacobian import edge_differences
 from discrete_eit.problem.metrics import dtn_residual
 
-from .levenberg_marquardt import (
-    Evaluation,
-    JacobianSVD,
-    NormalEquations,
-    levenberg_marquardt,
-    lm_options,
-    lm_reconstruction,
-    relative_error_monitor,
-    resolve_delta,
-    resolve_stop,
-    use_geodesic,
-    use_svd_steps,
-)
+from .least_squares import HISTORY_COLUMNS, lm_options, lm_reconstruction, lm_settings, minimize_log_gamma
 from .registry import Option, Reconstruction, register_method
 
 WEIGHTINGS = ("relative", "uniform")
@@ -110,6 +98,10 @@ class OLSModel:
             D_rows = D[:, self.rows]
         return D_rows * (self.sqrt_w * D[:, self.cols])
 
+    def point(self, gamma: np.ndarray) -> OLSPoint:
+        """The misfit at γ (E,): one forward solve."""
+        return OLSPoint(self, solve_forward(self.lattice, gamma))
+
     def best_constant(self) -> float:
         """argmin_c F(c·1) = Σ w Λ₁ Λ^δ / Σ w Λ₁² (Λ is linear in a constant conductivity)."""
         lam1 = dtn_matrix(self.lattice, np.ones(self.lattice.n_edges))[self.rows, self.cols]
@@ -121,47 +113,54 @@ class OLSModel:
         return float(c)
 
 
+class OLSPoint:
+    """The weighted misfit at one γ (a :class:`~.least_squares.ModelPoint`).
+
+    Attributes
+    ----------
+    loss : F(γ). noise_factor : as :attr:`OLSModel.noise_factor` (does not depend on γ).
+    """
+
+    def __init__(self, model: OLSModel, forward: ForwardSolution):
+        self.model = model
+        self.forward = forward
+        self._r = model.residual(forward.dtn)
+        self.loss = float(self._r @ self._r)
+        self.noise_factor = model.noise_factor
+
+    def residual(self) -> np.ndarray:
+        """(M,) weighted residual on Σ."""
+        return self._r
+
+    def jacobian(self, scale: np.ndarray) -> np.ndarray:
+        """(M, E) ``J diag(scale)``."""
+        return self.model.jacobian_t(self.forward.potentials, scale).T
+
+    def gauss_newton(self, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(diag(s) Jᵀr, diag(s) JᵀJ diag(s))``, shapes (E,), (E, E)."""
+        Jt = self.model.jacobian_t(self.forward.potentials, scale)
+        return Jt @ self._r, Jt @ Jt.T
+
+
 @register_method("ols", options=(
     *lm_options(200, "discrepancy factor τ: stop when Σ w (Λ(γ) − Λ^δ)² <= τ² δ² Σ w (Λ^δ)² "
                 "(= τ² δ² |Σ| for relative weights)"),
     Option("weighting", str, "relative", "residual weights: 1/|Λ^δ_ij|² (relative) or uniform",
            choices=WEIGHTINGS),
-))
+), history_columns=HISTORY_COLUMNS)
 def ols(dataset: Dataset, max_iterations: int = 200, tol: float = 1e-12, tau: float = 1.0,
         delta: float | None = None, stop: str = "auto", weighting: str = "relative",
         solver: str = "auto", acceleration: str = "auto") -> Reconstruction:
     """Weighted output least squares by Levenberg-Marquardt in log γ (classical baseline).
 
-    Returns a :class:`Reconstruction` with ``gamma`` (E,), ``arrays['history']`` (T, 5) rows
-    ``(iteration, loss, damping, accepted, gamma_error)``; ``info`` has iterations, stop_reason,
-    final_loss, the discrepancy level, the relative DtN residual and, when the truth is known,
-    relative_error.
+    Returns a :class:`Reconstruction` as :func:`~.least_squares.lm_reconstruction` builds it;
+    ``info`` adds weighting, measured_entries and dtn_residual (the relative DtN residual).
     """
-    delta = resolve_delta(dataset, delta)
-    stop = resolve_stop(stop, delta, "ols")
+    settings = lm_settings(dataset, "ols", max_iterations=max_iterations, tol=tol, tau=tau, delta=delta,
+                           stop=stop, solver=solver, acceleration=acceleration)
     model = OLSModel(dataset, weighting)
-    E = model.lattice.n_edges
-    use_svd = use_svd_steps(solver, model.n_residuals, E)
-    target = delta ** 2 * model.noise_factor if delta else None
-
-    def evaluate(theta: np.ndarray) -> Evaluation:
-        with np.errstate(over="ignore", under="ignore"):
-            gamma = np.exp(theta)
-        if not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):
-            return Evaluation(np.inf, lambda: None, None)     # rejected by the loop
-        sol = solve_forward(model.lattice, gamma)
-        r = model.residual(sol.dtn)
-
-        def linearize():
-            Jt = model.jacobian_t(sol.potentials, gamma)   # chain rule to θ = log γ
-            return JacobianSVD(Jt.T, r) if use_svd else NormalEquations(Jt @ r, Jt @ Jt.T)
-        return Evaluation(float(r @ r), linearize, target, lambda: r)
-
-    theta0 = np.full(E, np.log(model.best_constant()))
-    result = levenberg_marquardt(evaluate, theta0, max_iterations=max_iterations, tol=tol,
-                                 stop_at_target=(stop == "discrepancy"), tau=tau,
-                                 geodesic=use_geodesic(acceleration, use_svd),
-                                 monitor=relative_error_monitor(dataset))
-    return lm_reconstruction(result, dataset, stop, delta, tau,
+    theta0 = np.full(model.lattice.n_edges, np.log(model.best_constant()))
+    result = minimize_log_gamma(model.point, theta0, model.n_residuals, settings, dataset.gamma_true)
+    return lm_reconstruction(result, dataset, settings,
                              {"weighting": weighting, "measured_entries": int(model.n_residuals),
-                              "dtn_residual": dtn_residual(dataset, np.exp(result.theta))}, {})
+                              "dtn_residual": dtn_residual(dataset, np.exp(result.theta))})

@@ -1,0 +1,227 @@
+"""Least squares in θ = log γ by Levenberg–Marquardt: what ``nn_fast`` and ``ols`` share (MATH.md §4).
+
+Both methods minimise a misfit ``F(γ) = ‖r(γ)‖²`` of a DtN model against the data. This module is
+their one entry point to the generic solver :func:`~.levenberg_marquardt.levenberg_marquardt`:
+the shared options (:func:`lm_options`), their resolution against a dataset (:func:`lm_settings`:
+noise level δ, stopping rule), the choice of step solver and acceleration, the run in
+θ = log γ (:func:`minimize_log_gamma`: positivity for free, the chain rule ``J_θ = J diag(γ)``,
+the discrepancy target ``δ² · E F(γ†)/δ²``) and the packaging of the result
+(:func:`lm_reconstruction`). A method supplies only its model at a γ (:class:`ModelPoint`), its
+start and its extra outputs.
+
+Stopping (``stop``): ``discrepancy`` — the first iterate with ``F(γ) <= τ² δ² ν(γ)``, ν the
+model's ``noise_factor`` (Morozov's principle [1]_, which makes Levenberg–Marquardt an iterative
+regularisation method [2]_); ``converge`` — until step, gradient or loss reach rounding level;
+``auto`` — discrepancy when δ > 0 is known, else converge.
+
+References
+----------
+.. [1] V. A. Morozov, "On the solution of functional equations by the method of regularization",
+   Soviet Math. Dokl. 7 (1966), 414–417.
+.. [2] M. Hanke, "A regularizing Levenberg-Marquardt scheme, with applications to inverse
+   groundwater filtration problems", Inverse Problems 13 (1997), 79–95.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from discrete_eit.problem.datasets import Dataset
+from discrete_eit.problem.metrics import relative_l2_error
+
+from .levenberg_marquardt import Evaluation, JacobianSVD, LMResult, NormalEquations, levenberg_marquardt
+from .registry import Option, Reconstruction
+
+LM_STOP_RULES = ("auto", "converge", "discrepancy")
+SOLVERS = ("auto", "normal", "svd")
+ACCELERATIONS = ("auto", "geodesic", "none")
+HISTORY_COLUMNS = (*LMResult.HISTORY_COLUMNS[:-1], "gamma_error")
+"""Columns of ``arrays['history']``: the solver's, with its monitor being the relative γ error."""
+
+# ``auto`` uses the SVD of J when it has at most this many rows per unknown: then J is nearly
+# square (``sigma0``: exactly square), cond(J)² approaches 1/eps at n ≈ 10–12, and the SVD costs
+# little more than forming JᵀJ anyway.
+_SVD_ROWS_PER_UNKNOWN = 2.0
+
+
+def lm_options(max_iterations: int, tau_help: str) -> tuple[Option, ...]:
+    """The options of every method built on :func:`minimize_log_gamma`.
+
+    Only the default of ``max_iterations`` and the help of ``tau`` (which states the method's
+    discrepancy level) differ between methods.
+    """
+    return (
+        Option("max_iterations", int, max_iterations, "maximum number of Levenberg-Marquardt steps"),
+        Option("tol", float, 1e-12, "convergence tolerance on the step in log γ"),
+        Option("tau", float, 1.0, tau_help),
+        Option("delta", float, None, "noise level δ for the discrepancy principle (default: the dataset's)"),
+        Option("stop", str, "auto", "stopping rule (auto: discrepancy if δ > 0 is known, else converge)",
+               choices=LM_STOP_RULES),
+        Option("solver", str, "auto", "LM step solver: normal equations JᵀJ (cheap), thin SVD of J "
+               "(accurate for ill-conditioned, nearly square problems), or auto", choices=SOLVERS),
+        Option("acceleration", str, "auto", "geodesic acceleration of the LM steps (SVD solver only; "
+               "auto: on whenever the SVD solver is used)", choices=ACCELERATIONS),
+    )
+
+
+class ModelPoint(Protocol):
+    """A misfit model evaluated at one γ (E,), as :func:`minimize_log_gamma` needs it.
+
+    Attributes
+    ----------
+    loss : F(γ) = ‖r(γ)‖².
+    noise_factor : E F(γ†) / δ² under the noise model of MATH.md §3 (the discrepancy level per δ²).
+    """
+
+    loss: float
+    noise_factor: float
+
+    def residual(self) -> np.ndarray:
+        """r(γ), shape (M,)."""
+
+    def jacobian(self, scale: np.ndarray) -> np.ndarray:
+        """``J diag(scale)``, shape (M, E), J = ∂r/∂γ."""
+
+    def gauss_newton(self, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(diag(s) Jᵀr, diag(s) JᵀJ diag(s))``, shapes (E,) and (E, E), s = ``scale``."""
+
+
+@dataclass(frozen=True)
+class LMSettings:
+    """The shared options, resolved against a dataset by :func:`lm_settings`.
+
+    ``delta`` is the noise level in use (None when unknown), ``stop`` is ``converge`` or
+    ``discrepancy`` (never ``auto``); the others are the options of :func:`lm_options` as given.
+    """
+
+    max_iterations: int
+    tol: float
+    tau: float
+    delta: float | None
+    stop: str
+    solver: str
+    acceleration: str
+
+
+def lm_settings(dataset: Dataset, method: str, *, max_iterations: int, tol: float, tau: float,
+                delta: float | None, stop: str, solver: str, acceleration: str) -> LMSettings:
+    """Resolve δ (the option, else the dataset's) and ``stop=auto``; check the choices.
+
+    ``method`` names the method in error messages.
+    """
+    for name, value, choices in (("stop", stop, LM_STOP_RULES), ("solver", solver, SOLVERS),
+                                 ("acceleration", acceleration, ACCELERATIONS)):
+        if value not in choices:
+            raise ValueError(f"{method}: {name} must be one of {', '.join(choices)}, got {value!r}")
+    delta = _noise_level(dataset, delta)
+    if stop == "auto":
+        stop = "discrepancy" if delta else "converge"
+    elif stop == "discrepancy" and not delta:
+        raise ValueError(f"{method}: stop=discrepancy needs a noise level delta > 0 (option --delta "
+                         "or the dataset's params['delta'])")
+    return LMSettings(max_iterations, tol, tau, delta, stop, solver, acceleration)
+
+
+def _noise_level(dataset: Dataset, delta: float | None) -> float | None:
+    """The explicit δ, else ``dataset.params['delta']``, else None; checked finite and >= 0."""
+    def missing(x) -> bool:
+        return x is None or (isinstance(x, (float, np.floating)) and np.isnan(x))
+    if missing(delta):
+        # The only read of the untyped provenance dict: δ is not yet a field of the dataset file,
+        # it comes from the JSON sidecar the generator writes. Keep it here until it is.
+        delta = dataset.params.get("delta") if dataset.params else None
+    if missing(delta):
+        return None
+    delta = float(delta)
+    if not (np.isfinite(delta) and delta >= 0):
+        raise ValueError(f"noise level delta must be finite and >= 0, got {delta}")
+    return delta
+
+
+def minimize_log_gamma(point_at: Callable[[np.ndarray], ModelPoint], theta0: np.ndarray,
+                       n_residuals: int, settings: LMSettings,
+                       gamma_true: np.ndarray | None = None) -> LMResult:
+    """Minimise a model's misfit F over θ = log γ by Levenberg–Marquardt.
+
+    Parameters
+    ----------
+    point_at : γ (E,) -> :class:`ModelPoint`; called only for finite, positive γ.
+    theta0 : (E,) start, log γ₀.
+    n_residuals : M, the length of the residual (``solver=auto`` takes the SVD when M <= 2E).
+    settings : the resolved shared options.
+    gamma_true : (E,) the truth, if known: the history's last column is then the relative ℓ²
+        error of exp θ (NaN otherwise).
+
+    Returns
+    -------
+    LMResult
+        In θ: ``gamma = exp(result.theta)``.
+    """
+    svd_steps = (n_residuals <= _SVD_ROWS_PER_UNKNOWN * theta0.size if settings.solver == "auto"
+                 else settings.solver == "svd")
+    if settings.acceleration == "geodesic" and not svd_steps:
+        raise ValueError("acceleration=geodesic needs the SVD step solver (solver=svd)")
+    geodesic = svd_steps if settings.acceleration == "auto" else settings.acceleration == "geodesic"
+    delta2 = settings.delta ** 2 if settings.delta else None
+
+    def evaluate(theta: np.ndarray) -> Evaluation:
+        with np.errstate(over="ignore", under="ignore"):
+            gamma = np.exp(theta)
+        if not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):
+            return Evaluation(np.inf, lambda: None, None)     # rejected by the loop
+        point = point_at(gamma)
+
+        def linearize():
+            # Chain rule to θ = log γ, J_θ = J diag(γ); the model applies the column scale where it
+            # builds J (ols folds it into its transposed build).
+            if svd_steps:
+                return JacobianSVD(point.jacobian(gamma), point.residual())
+            return NormalEquations(*point.gauss_newton(gamma))
+        target = point.noise_factor * delta2 if delta2 is not None else None
+        return Evaluation(point.loss, linearize, target, point.residual)
+
+    return levenberg_marquardt(evaluate, theta0, max_iterations=settings.max_iterations, tol=settings.tol,
+                               stop_at_target=(settings.stop == "discrepancy"), tau=settings.tau,
+                               geodesic=geodesic, monitor=gamma_error_monitor(gamma_true))
+
+
+def gamma_error_monitor(gamma_true: np.ndarray | None) -> Callable[[np.ndarray], float] | None:
+    """θ ↦ ‖exp θ − γ†‖₂/‖γ†‖₂ (history column ``gamma_error``); None when the truth is unknown."""
+    if gamma_true is None:
+        return None
+    return lambda theta: relative_l2_error(np.exp(theta), gamma_true)
+
+
+def lm_reconstruction(result: LMResult, dataset: Dataset, settings: LMSettings,
+                      extra_info: dict | None = None,
+                      extra_arrays: dict[str, np.ndarray] | None = None) -> Reconstruction:
+    """Package a :func:`minimize_log_gamma` result as a :class:`Reconstruction`.
+
+    ``gamma = exp θ``; ``arrays['history']`` (T, 5) with columns :data:`HISTORY_COLUMNS`; ``info``
+    has iterations, accepted_steps, stop, stop_reason, final_loss, discrepancy_level (τ²δ²ν at the
+    final iterate, None without δ), delta, tau, history_columns and, when the truth is known,
+    relative_error; then ``extra_info``. ``extra_arrays`` join the history.
+    """
+    gamma = np.exp(result.theta)
+    delta, tau = settings.delta, settings.tau
+    info = {
+        "iterations": int(result.iterations),
+        "accepted_steps": int(result.accepted),
+        "stop": settings.stop,
+        "stop_reason": result.stop_reason,
+        "final_loss": float(result.loss),
+        "discrepancy_level": (None if not np.isfinite(result.target) or not delta
+                              else float(tau * tau * result.target)),
+        "delta": delta,
+        "tau": float(tau),
+        "history_columns": list(HISTORY_COLUMNS),
+    }
+    if dataset.gamma_true is not None:
+        info["relative_error"] = relative_l2_error(gamma, dataset.gamma_true)
+    info.update(extra_info or {})
+    return Reconstruction(gamma=gamma, arrays={"history": result.history, **(extra_arrays or {})},
+                          info=info)
