@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from discrete_eit import Lattice, conductivity_profile, generate_dataset
+from discrete_eit.methods.least_squares import HISTORY_COLUMNS
 from discrete_eit.methods.levenberg_marquardt import (
     Evaluation,
     JacobianSVD,
@@ -13,7 +14,7 @@ from discrete_eit.methods.levenberg_marquardt import (
     levenberg_marquardt,
 )
 from discrete_eit.methods.nn_fast import VarProModel, nn_fast, nn_loss
-from discrete_eit.methods.registry import reconstruct
+from discrete_eit.methods.registry import get_method, reconstruct
 
 PARTIALS = ("full", "last3n", "sigma0")
 
@@ -189,6 +190,7 @@ def test_dropped_samples_and_outputs():
     assert K.shape == (n * n, 4 * n)
     assert np.isnan(K[:, :n]).all() and np.isfinite(K[:, n:]).all()
     assert rec.arrays["history"].shape[1] == len(rec.info["history_columns"]) == 5
+    assert rec.info["history_columns"] == list(get_method("nn_fast").history_columns) == list(HISTORY_COLUMNS)
 
 
 def test_deterministic():
@@ -245,3 +247,17 @@ def test_lm_discrepancy_at_start_and_max_iterations():
     assert res.stop_reason == "discrepancy" and res.iterations == 0
     res = levenberg_marquardt(evaluate, np.array([-1.2, 1.0]), max_iterations=3)
     assert res.stop_reason == "max_iterations" and res.iterations == 3
+
+
+def test_lm_loop_knows_nothing_of_the_problem():
+    import ast
+    from pathlib import Path
+
+    import discrete_eit.methods.levenberg_marquardt as lm
+
+    tree = ast.parse(Path(lm.__file__).read_text())
+    imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    # Absolute imports only, none of the package: no Dataset, no registry, no sibling module.
+    assert all(node.level == 0 for node in ast.walk(tree) if isinstance(node, ast.ImportFrom))
+    assert not any(m.startswith("discrete_eit") for m in imported), imported

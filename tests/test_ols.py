@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from discrete_eit import Lattice, conductivity_profile, dtn_matrix, generate_dataset
+from discrete_eit.methods.least_squares import HISTORY_COLUMNS
 from discrete_eit.methods.ols import OLSModel, ols
-from discrete_eit.methods.registry import reconstruct
+from discrete_eit.methods.registry import get_method, reconstruct
 
 
 def rel_err(gamma, truth):
@@ -87,6 +88,9 @@ def test_options_and_registry():
     assert ols(generate_dataset(gamma, n), delta=1e-3).info["stop"] == "discrepancy"
     # Unweighted OLS also runs (and stops by the discrepancy of its own, scaled residual).
     assert np.all(ols(d, weighting="uniform").gamma > 0)
+    assert conv.info["history_columns"] == list(get_method("ols").history_columns) == list(HISTORY_COLUMNS)
+    assert conv.arrays["history"].shape[1] == len(HISTORY_COLUMNS)
+    assert HISTORY_COLUMNS[2] == "damping" and HISTORY_COLUMNS[-1] == "gamma_error"
 
 
 def test_deterministic():
