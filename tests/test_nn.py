@@ -83,7 +83,7 @@ def test_loss_matches_definition_and_drops_empty_samples():
     K = rng.standard_normal((len(ds), n * n, 4 * n))
     want = [_numpy_loss(d, gamma[b], K[b], lam=3.0) for b, d in enumerate(ds)]
     fast, _, _ = _fast_loss(ds, gamma, K, lam=3.0)
-    net = InterpretableNet(ds, gamma, boundary_weight=3.0, lower=0.0)
+    net = InterpretableNet(ds, gamma, lam=3.0, lower=0.0)
     with torch.no_grad():
         net.K.copy_(torch.as_tensor(K))
         ref = net().numpy()

@@ -97,7 +97,7 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
                         min_lr=min_lr, stop=stop)
     gamma0 = initial_gamma(E, seed, init_low, init_high)
     with _torch_threads(threads):
-        trainer = FastTrainer(datasets, gamma0, schedule, boundary_weight=lam, lower=gamma_min,
+        trainer = FastTrainer(datasets, gamma0, schedule, lam=lam, lower=gamma_min,
                               upper=upper, fixed=fixed, fixed_values=fixed_values,
                               device=device, compile=compile)
         results = trainer.run(iterations, log_every=log_every, progress=progress,

@@ -90,10 +90,10 @@ class GridData:
     active: np.ndarray
 
 
-def grid_data(dataset: Dataset, boundary_weight: float) -> GridData:
+def grid_data(dataset: Dataset, lam: float) -> GridData:
     """Lay out a dataset's Λ^δ and mask on the point grid (see :class:`GridData`)."""
-    if not (boundary_weight > 0 and math.isfinite(boundary_weight)):
-        raise ValueError(f"boundary weight λ must be finite and > 0, got {boundary_weight}")
+    if not (lam > 0 and math.isfinite(lam)):
+        raise ValueError(f"lam (the boundary weight λ) must be finite and > 0, got {lam}")
     lattice = Lattice(dataset.n)
     n, S = lattice.n, lattice.n_boundary
     rows, cols = lattice.boundary_points.T
@@ -102,7 +102,7 @@ def grid_data(dataset: Dataset, boundary_weight: float) -> GridData:
     m = int(active.sum())  # >= 1: Dataset validation rejects an empty mask
     weight = np.zeros((n + 2, n + 2, S))
     weight[1:-1, 1:-1, active] = 1.0
-    weight[rows, cols, :] = boundary_weight * (mask & active[None, :])  # [r_t, c_t, k] = λ M[t, k]
+    weight[rows, cols, :] = lam * (mask & active[None, :])  # [r_t, c_t, k] = λ M[t, k]
     weight /= m
     psi = np.zeros((n + 2, n + 2, S))
     psi[rows, cols, :] = dataset.filled_dtn
@@ -149,7 +149,7 @@ class InterpretableNet(torch.nn.Module):
     ----------
     datasets : list of B :class:`Dataset` of one lattice size n.
     gamma0 : (B, E) or (E,) initial conductivities, E = 2n(n+1).
-    boundary_weight : λ, the weight of the boundary rows of the loss.
+    lam : λ, the weight of the boundary rows of the loss.
     lower, upper : (B, E), (E,) or scalar box constraints applied by :meth:`project`.
     fixed : optional (B, E) or (E,) bool — edges held at ``fixed_values`` (prior knowledge).
     fixed_values : (B, E) or (E,) values of the fixed edges.
@@ -167,7 +167,7 @@ class InterpretableNet(torch.nn.Module):
     the (E, N) incidence matrix S, which is what makes this implementation slow and simple.
     """
 
-    def __init__(self, datasets: list[Dataset], gamma0, boundary_weight: float = 10.0,
+    def __init__(self, datasets: list[Dataset], gamma0, lam: float = 10.0,
                  lower=0.1, upper=math.inf, fixed=None, fixed_values=None, device="cpu"):
         super().__init__()
         n = _common_n(datasets)
@@ -188,7 +188,7 @@ class InterpretableNet(torch.nn.Module):
             mask = np.asarray(d.mask, dtype=bool)
             active = mask.any(axis=0)
             target[b, :S] = d.filled_dtn
-            weight[b, :S] = boundary_weight * (mask & active[None, :])
+            weight[b, :S] = lam * (mask & active[None, :])
             weight[b, S:] = active[None, :]
             weight[b] /= active.sum()
         self.register_buffer("target", torch.as_tensor(target, **kw))
@@ -474,7 +474,7 @@ class FastTrainer:
     datasets : list of B datasets (one n).
     gamma0 : (B, E) or (E,) initial γ (projected onto the box before training).
     schedule : :class:`Schedule`.
-    boundary_weight : λ.
+    lam : λ, the weight of the boundary rows of the loss.
     lower, upper : box constraints, scalar or (E,) / (B, E); ``lower`` defaults to the clip 0.1.
     fixed, fixed_values : optional (B, E) / (E,) fixed-edge mask and values.
     device : ``auto``, ``cpu`` or ``cuda``.
@@ -483,7 +483,7 @@ class FastTrainer:
     """
 
     def __init__(self, datasets: list[Dataset], gamma0, schedule: Schedule | None = None,
-                 boundary_weight: float = 10.0, lower=0.1, upper=math.inf, fixed=None,
+                 lam: float = 10.0, lower=0.1, upper=math.inf, fixed=None,
                  fixed_values=None, device: str = "cpu", compile: str = "off"):
         self.n = n = _common_n(datasets)
         self.lattice = lattice = Lattice(n)
@@ -493,7 +493,7 @@ class FastTrainer:
         self.B = B
         self.device = resolve_device(device)
         kw = {"dtype": DTYPE, "device": self.device}
-        grids = [grid_data(d, boundary_weight) for d in datasets]
+        grids = [grid_data(d, lam) for d in datasets]
         self.dirichlet = torch.as_tensor(dirichlet_grid(lattice, ghost=1)[None], **kw)
         self.psi = torch.as_tensor(np.stack([g.psi for g in grids]), **kw)
         self.weight = torch.as_tensor(np.stack([g.weight for g in grids]), **kw)
