@@ -18,6 +18,7 @@ from discrete_eit.methods.registry import Option, Reconstruction, register_metho
 from discrete_eit.problem.datasets import Dataset
 from discrete_eit.problem.edge_sets import parse_fixed_edges
 from discrete_eit.problem.lattice import Lattice
+from discrete_eit.problem.metrics import relative_l2_error
 
 HISTORY_COLUMNS = ("iteration", "loss", "step", "gamma_error")
 
@@ -119,8 +120,7 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
             **r.info,
         }
         if d.gamma_true is not None:
-            info["relative_error"] = float(np.linalg.norm(r.gamma - d.gamma_true)
-                                           / np.linalg.norm(d.gamma_true))
+            info["relative_error"] = relative_l2_error(r.gamma, d.gamma_true)
         out.append(Reconstruction(gamma=r.gamma, arrays={"history": history, "kernel": r.kernel},
                                   info=info))
     return out

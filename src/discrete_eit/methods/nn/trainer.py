@@ -56,6 +56,7 @@ import torch.nn.functional as F
 
 from discrete_eit.problem.datasets import Dataset
 from discrete_eit.problem.lattice import Lattice
+from discrete_eit.problem.metrics import relative_l2_error
 
 DTYPE = torch.float64
 
@@ -563,7 +564,7 @@ class FastTrainer:
         return loss.cpu().numpy()
 
     def _errors(self, gamma: np.ndarray) -> np.ndarray:
-        return np.array([np.nan if g is None else np.linalg.norm(gamma[b] - g) / np.linalg.norm(g)
+        return np.array([np.nan if g is None else relative_l2_error(gamma[b], g)
                          for b, g in enumerate(self.truth)])
 
     # -- the loop ------------------------------------------------------------------------------
