@@ -8,19 +8,17 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from discrete_eit import Dataset, Lattice, conductivity_profile, generate_dataset  # noqa: E402
-from discrete_eit.methods.nn.trainer import (  # noqa: E402
-    FastTrainer,
-    InterpretableNet,
-    Schedule,
+from discrete_eit.methods.nn.layout import (  # noqa: E402
     dirichlet_grid,
     grid_data,
     grid_to_kernel,
-    initial_gamma,
     kernel_to_grid,
-    loss_and_grad,
-    train_reference,
     true_kernel,
 )
+from discrete_eit.methods.nn.loss import loss_and_grad  # noqa: E402
+from discrete_eit.methods.nn.model import InterpretableNet, train_reference  # noqa: E402
+from discrete_eit.methods.nn.schedule import Schedule  # noqa: E402
+from discrete_eit.methods.nn.trainer import FastTrainer, initial_gamma  # noqa: E402
 from discrete_eit.methods.registry import get_method, reconstruct, reconstruct_many  # noqa: E402
 from discrete_eit.problem.edge_sets import fixed_edge_indices, parse_fixed_edges  # noqa: E402
 from discrete_eit.problem.forward import kirchhoff_matrix  # noqa: E402

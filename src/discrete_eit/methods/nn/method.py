@@ -74,7 +74,8 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
               log_every: int, device: str, compile: str, threads: int, progress: float
               ) -> list[Reconstruction]:
     """The paper's network trained by Adam with the plateau schedule of MATH.md §4."""
-    from .trainer import FastTrainer, Schedule, initial_gamma
+    from .schedule import Schedule
+    from .trainer import FastTrainer, initial_gamma
 
     if not datasets:
         return []
