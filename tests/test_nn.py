@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -17,7 +20,7 @@ from discrete_eit.methods.nn.layout import (  # noqa: E402
 )
 from discrete_eit.methods.nn.loss import loss_and_grad  # noqa: E402
 from discrete_eit.methods.nn.model import InterpretableNet, train_reference  # noqa: E402
-from discrete_eit.methods.nn.schedule import Schedule  # noqa: E402
+from discrete_eit.methods.nn.schedule import ADAM_STOP_RULES, Schedule  # noqa: E402
 from discrete_eit.methods.nn.trainer import FastTrainer, initial_gamma  # noqa: E402
 from discrete_eit.methods.registry import get_method, reconstruct, reconstruct_many  # noqa: E402
 from discrete_eit.problem.edge_sets import fixed_edge_indices, parse_fixed_edges  # noqa: E402
@@ -289,6 +292,14 @@ def test_compile_failure_falls_back_to_eager(monkeypatch):
         FastTrainer([d], initial_gamma(Lattice(3).n_edges, 0), compile="on")
 
 
+def test_method_module_does_not_import_torch():
+    """The registry imports every method at start-up: ``nn`` must not pull torch in with it."""
+    code = ("import sys; import discrete_eit.methods.nn; from discrete_eit.methods.registry import "
+            "get_method; get_method('nn'); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_method_registration():
     m = get_method("nn")
     assert m.batched
@@ -296,6 +307,7 @@ def test_method_registration():
     assert opts["lam"] == 10.0 and opts["lr"] == 2e-3 and opts["stop"] == "budget"
     with pytest.raises(ValueError, match="stop"):
         m.resolve_options({"stop": "never"})
+    assert {o.name: o for o in m.options}["stop"].choices == ADAM_STOP_RULES
 
 
 @pytest.mark.slow

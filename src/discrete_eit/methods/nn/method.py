@@ -2,7 +2,8 @@
 
 A batch of independent problems of one lattice size (noise seeds, δ, partial sets) trains together
 in one vectorised loop; every problem keeps its own step schedule and stops on its own. The model
-and the trainer live in the sibling modules, imported lazily because they import torch.
+and the trainer live in the sibling modules, imported lazily because they import torch;
+:mod:`.schedule` (stop rules, hyperparameters) imports torch only when it builds a step.
 
 Option ``fixed_edges`` takes the edge specifications of :mod:`discrete_eit.problem.edge_sets`.
 """
@@ -19,6 +20,8 @@ from discrete_eit.problem.datasets import Dataset
 from discrete_eit.problem.edge_sets import parse_fixed_edges
 from discrete_eit.problem.lattice import Lattice
 from discrete_eit.problem.metrics import relative_l2_error
+
+from .schedule import ADAM_STOP_RULES, Schedule
 
 HISTORY_COLUMNS = ("iteration", "loss", "step", "gamma_error")
 
@@ -45,7 +48,7 @@ def _torch_threads(threads: int):
     Option("iterations", int, 200_000, "Adam iteration budget (a cap for every stop rule)"),
     Option("stop", str, "budget", "stopping rule: budget (run all iterations), min-step (the loss "
            "stagnates at the minimum step) or first-drop (stop at the first step reduction)",
-           choices=("budget", "min-step", "first-drop")),
+           choices=ADAM_STOP_RULES),
     Option("lr", float, 2e-3, "initial Adam step"),
     Option("lam", float, 10.0, "weight λ of the boundary (Neumann) rows of the NN loss"),
     Option("seed", int, 0, "seed of the random initial γ₀ ~ U(init_low, init_high); every problem "
@@ -74,7 +77,6 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
               log_every: int, device: str, compile: str, threads: int, progress: float
               ) -> list[Reconstruction]:
     """The paper's network trained by Adam with the plateau schedule of MATH.md §4."""
-    from .schedule import Schedule
     from .trainer import FastTrainer, initial_gamma
 
     if not datasets:

@@ -10,20 +10,20 @@
   bias corrections use the new betas with the running count.
 * Each problem stops on its own (stop rules ``budget``, ``min-step``, ``first-drop``): a stopped
   problem is frozen (zero step) while the rest of the batch trains on.
+
+Torch is imported only when a step is built (:func:`_make_step`): :mod:`.method` takes the stop
+rules and the hyperparameter checks from here without importing torch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
-from .loss import loss_and_grad
-
 #: Adam betas before the first, after the first and after the second (and later) step drops.
 BETA_SCHEDULE = ((0.9, 0.999), (0.99, 0.9999), (0.999, 0.99999))
 
-STOP_RULES = ("budget", "min-step", "first-drop")
+#: Stop rules of the Adam training (option ``stop`` of method ``nn``); see :class:`Schedule`.
+ADAM_STOP_RULES = ("budget", "min-step", "first-drop")
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,18 @@ class Schedule:
     stop: str = "budget"
 
     def __post_init__(self) -> None:
-        if self.stop not in STOP_RULES:
-            raise ValueError(f"stop rule must be one of {', '.join(STOP_RULES)}, got {self.stop!r}")
+        if self.stop not in ADAM_STOP_RULES:
+            raise ValueError(f"stop rule must be one of {', '.join(ADAM_STOP_RULES)}, got {self.stop!r}")
         if not (self.lr > 0 and self.min_lr > 0 and 0 < self.factor < 1 and self.patience >= 0):
             raise ValueError("need lr > 0, min_lr > 0, 0 < factor < 1 and patience >= 0")
 
 
 def _make_step(n: int, sched: Schedule):
     """Build the batched training step (one Adam update + plateau bookkeeping) for lattice n."""
+    import torch
+
+    from .loss import loss_and_grad
+
     last = len(BETA_SCHEDULE) - 1
     stop_min_step = sched.stop == "min-step"
     stop_first_drop = sched.stop == "first-drop"
