@@ -20,7 +20,7 @@ from discrete_eit.methods.nn.layout import (  # noqa: E402
 )
 from discrete_eit.methods.nn.loss import loss_and_grad  # noqa: E402
 from discrete_eit.methods.nn.model import InterpretableNet, train_reference  # noqa: E402
-from discrete_eit.methods.nn.schedule import ADAM_STOP_RULES, Schedule  # noqa: E402
+from discrete_eit.methods.nn.schedule import ADAM_STOP_RULES, Schedule, TrainState  # noqa: E402
 from discrete_eit.methods.nn.trainer import FastTrainer, initial_gamma  # noqa: E402
 from discrete_eit.methods.registry import get_method, reconstruct, reconstruct_many  # noqa: E402
 from discrete_eit.problem.edge_sets import fixed_edge_indices, parse_fixed_edges  # noqa: E402
@@ -164,6 +164,16 @@ def test_fast_trainer_follows_torch_adam_and_plateau_schedule():
     np.testing.assert_allclose(res.history["loss"][:iters], ref_losses, rtol=1e-9)
     np.testing.assert_allclose(res.gamma, net.gamma.detach().numpy()[0], rtol=1e-9)
     np.testing.assert_allclose(res.kernel, net.K.detach().numpy()[0], rtol=1e-7, atol=1e-12)
+
+
+def test_training_state_is_named():
+    """The trainer's state is a TrainState (read by field name) before and after training."""
+    d = _datasets(3)[1]
+    tr = FastTrainer([d], initial_gamma(Lattice(3).n_edges, 0))
+    assert isinstance(tr.state, TrainState) and tr.state.t.item() == 0 and tr.state.active.all()
+    tr.run(7, progress=0)
+    assert isinstance(tr.state, TrainState)
+    assert tr.state.t.item() == 7 and tr.state.kernel.shape == (1, 3, 3, 12)
 
 
 def test_same_seed_gives_identical_gamma():

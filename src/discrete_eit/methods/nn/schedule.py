@@ -11,13 +11,19 @@
 * Each problem stops on its own (stop rules ``budget``, ``min-step``, ``first-drop``): a stopped
   problem is frozen (zero step) while the rest of the batch trains on.
 
-Torch is imported only when a step is built (:func:`_make_step`): :mod:`.method` takes the stop
-rules and the hyperparameter checks from here without importing torch.
+The step carries a :class:`TrainState` from one iteration to the next. Torch is imported only
+when a state or a step is built: :mod:`.method` takes the stop rules and the hyperparameter checks
+from here without importing torch.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import torch
 
 #: Adam betas before the first, after the first and after the second (and later) step drops.
 BETA_SCHEDULE = ((0.9, 0.999), (0.99, 0.9999), (0.999, 0.99999))
@@ -58,8 +64,72 @@ class Schedule:
             raise ValueError("need lr > 0, min_lr > 0, 0 < factor < 1 and patience >= 0")
 
 
+class TrainState(NamedTuple):
+    """What the step carries from one iteration to the next, for a batch of B problems.
+
+    A ``NamedTuple`` so that ``torch.compile(..., fullgraph=True)`` takes and returns it as a
+    plain tuple of tensors; every per-problem scalar is a (B,) tensor so that nothing leaves the
+    device during training.
+
+    Attributes
+    ----------
+    gamma : (B, E) float64 conductivities, E = 2n(n+1), MATH.md edge order.
+    kernel : (B, n, n, 4n) float64 Green kernel K in grid layout (:func:`.layout.kernel_to_grid`).
+    m_gamma, v_gamma : (B, E) float64 Adam's first and second moments of γ.
+    m_kernel, v_kernel : (B, n, n, 4n) float64 Adam's first and second moments of K.
+    t : (B,) float64 updates done (float: it is the exponent of the bias corrections).
+    lr : (B,) float64 current step.
+    best : (B,) float64 best loss so far (plateau rule).
+    bad : (B,) int64 iterations since the last relative improvement (plateau rule).
+    drops : (B,) int64 step reductions so far; selects the betas in :data:`BETA_SCHEDULE`.
+    active : (B,) bool, False once the problem's stop rule has fired (its weights are frozen).
+    """
+
+    gamma: torch.Tensor
+    kernel: torch.Tensor
+    m_gamma: torch.Tensor
+    v_gamma: torch.Tensor
+    m_kernel: torch.Tensor
+    v_kernel: torch.Tensor
+    t: torch.Tensor
+    lr: torch.Tensor
+    best: torch.Tensor
+    bad: torch.Tensor
+    drops: torch.Tensor
+    active: torch.Tensor
+
+    @classmethod
+    def start(cls, gamma: torch.Tensor, kernel: torch.Tensor, lr: float) -> TrainState:
+        """The state before the first update: zero moments and counts, step ``lr``, best loss ∞.
+
+        Parameters
+        ----------
+        gamma : (B, E) initial conductivities (already projected onto the box).
+        kernel : (B, n, n, 4n) initial kernel in grid layout.
+        lr : initial step of every problem.
+        """
+        import torch
+
+        B = gamma.shape[0]
+        counts = torch.zeros(B, dtype=torch.int64, device=gamma.device)
+        return cls(gamma=gamma, kernel=kernel, m_gamma=torch.zeros_like(gamma),
+                   v_gamma=torch.zeros_like(gamma), m_kernel=torch.zeros_like(kernel),
+                   v_kernel=torch.zeros_like(kernel), t=gamma.new_full((B,), 0.0),
+                   lr=gamma.new_full((B,), lr), best=gamma.new_full((B,), math.inf), bad=counts,
+                   drops=counts.clone(), active=torch.ones(B, dtype=torch.bool, device=gamma.device))
+
+
 def _make_step(n: int, sched: Schedule):
-    """Build the batched training step (one Adam update + plateau bookkeeping) for lattice n."""
+    """Build the batched training step (one Adam update + plateau bookkeeping) for lattice n.
+
+    Returns
+    -------
+    step : ``step(state, dirichlet, psi, weight, lower, upper, betas) -> (TrainState, loss)``;
+        ``state`` is a :class:`TrainState`, ``dirichlet``, ``psi`` and ``weight`` are the arrays of
+        :func:`.loss.loss_and_grad`, ``lower`` and ``upper`` the (B, E) bounds of γ and ``betas``
+        the (2, len(BETA_SCHEDULE)) float64 table of the betas. ``loss`` (B,) is ℓ at the
+        *incoming* parameters.
+    """
     import torch
 
     from .loss import loss_and_grad
@@ -70,17 +140,17 @@ def _make_step(n: int, sched: Schedule):
     eps, thr, patience = sched.eps, sched.threshold, sched.patience
     factor, min_lr = sched.factor, sched.min_lr
 
-    def step(gamma, Kg, mg, vg, mK, vK, t, lr, best, bad, drops, active,
-             dirichlet, psi, weight, lower, upper, betas):
+    def step(state: TrainState, dirichlet, psi, weight, lower, upper, betas
+             ) -> tuple[TrainState, torch.Tensor]:
         """One iteration for every problem of the batch; frozen problems (active False) keep
-        their weights, step count and schedule. All per-problem scalars are (B,) tensors so that
-        nothing leaves the device. Returns the new state and the loss at the *incoming* parameters."""
-        loss, gg, gK = loss_and_grad(gamma, Kg, dirichlet, psi, weight, n)
+        their weights, step count and schedule."""
+        active, lr, bad, drops = state.active, state.lr, state.bad, state.drops
+        loss, gg, gK = loss_and_grad(state.gamma, state.kernel, dirichlet, psi, weight, n)
         # Betas follow the number of step drops so far (capped at the last pair); betas is the
         # (2, len(BETA_SCHEDULE)) float64 table, so the betas stay exact float64 constants.
         idx = torch.clamp(drops, max=last)
         b1, b2 = betas[0][idx], betas[1][idx]
-        t1 = t + 1.0
+        t1 = state.t + 1.0
         # Same formulas and order as torch.optim.Adam (single-tensor path), with betas changed
         # in place at the drops (state and step count kept), so the trajectories agree.
         bc1 = 1.0 - torch.pow(b1, t1)
@@ -96,14 +166,15 @@ def _make_step(n: int, sched: Schedule):
             denom = torch.sqrt(v_new) / bc2_sqrt.view(shape) + eps
             return p - step_size.view(shape) * m_new / denom, m_new, v_new
 
-        gamma, mg, vg = adam(gamma, gg, mg, vg, (-1, 1))
-        Kg, mK, vK = adam(Kg, gK, mK, vK, (-1, 1, 1, 1))
+        gamma, m_gamma, v_gamma = adam(state.gamma, gg, state.m_gamma, state.v_gamma, (-1, 1))
+        kernel, m_kernel, v_kernel = adam(state.kernel, gK, state.m_kernel, state.v_kernel,
+                                          (-1, 1, 1, 1))
         # Projection: the clip γ >= 0.1, box constraints and fixed edges are one clamp.
         gamma = torch.clamp(gamma, lower, upper)
 
         # Plateau rule (ReduceLROnPlateau, mode min, relative threshold, cooldown 0).
-        improved = loss < best * (1.0 - thr)
-        best_new = torch.where(improved, loss, best)
+        improved = loss < state.best * (1.0 - thr)
+        best_new = torch.where(improved, loss, state.best)
         bad_new = torch.where(improved, torch.zeros_like(bad), bad + 1)
         fire = bad_new > patience
         # Snap to min_lr when within rounding of it, so that e.g. 2e-5·0.1 = 2.0000000000000003e-6
@@ -119,12 +190,12 @@ def _make_step(n: int, sched: Schedule):
             stop_now = fire & ~reduce
         if stop_first_drop:
             stop_now = reduce
-        t = torch.where(active, t1, t)
-        best = torch.where(active, best_new, best)
-        bad = torch.where(active, bad_new, bad)
-        lr = torch.where(active, lr_new, lr)
-        drops = torch.where(active, drops_new, drops)
-        active = active & ~stop_now
-        return (gamma, Kg, mg, vg, mK, vK, t, lr, best, bad, drops, active), loss
+        new = TrainState(
+            gamma=gamma, kernel=kernel, m_gamma=m_gamma, v_gamma=v_gamma, m_kernel=m_kernel,
+            v_kernel=v_kernel, t=torch.where(active, t1, state.t),
+            best=torch.where(active, best_new, state.best), bad=torch.where(active, bad_new, bad),
+            lr=torch.where(active, lr_new, lr), drops=torch.where(active, drops_new, drops),
+            active=active & ~stop_now)
+        return new, loss
 
     return step

@@ -26,7 +26,7 @@ from discrete_eit.problem.metrics import relative_l2_error
 
 from .layout import _box, _common_n, dirichlet_grid, grid_data, grid_to_kernel
 from .loss import DTYPE, loss_and_grad
-from .schedule import BETA_SCHEDULE, Schedule, _make_step
+from .schedule import BETA_SCHEDULE, Schedule, TrainState, _make_step
 
 
 @dataclass
@@ -44,6 +44,8 @@ class TrainResult:
     stop_reason : ``budget`` or the stop rule that fired.
     final_loss : ℓ at the returned parameters.
     drops : number of step reductions.
+    info : run facts for the sidecar: device, compiled, compile_time_s, wall_time_s, batch_size,
+        batch_iterations, us_per_problem_iteration.
     """
 
     gamma: np.ndarray
@@ -90,6 +92,11 @@ class FastTrainer:
     device : ``auto``, ``cpu`` or ``cuda``.
     compile : ``auto`` (use ``torch.compile`` and fall back to eager on failure), ``on`` (fail if
         compilation fails) or ``off``.
+
+    Attributes
+    ----------
+    state : :class:`.schedule.TrainState` of the batch; :meth:`run` continues from it.
+    compiled : whether the step runs ``torch.compile``-d.
     """
 
     def __init__(self, datasets: list[Dataset], gamma0, schedule: Schedule | None = None,
@@ -114,13 +121,7 @@ class FastTrainer:
         gamma = torch.as_tensor(np.broadcast_to(gamma0, (B, E)).copy(), **kw)
         gamma = torch.clamp(gamma, self.lower, self.upper)
         Kg = torch.zeros(B, n, n, 4 * n, **kw)  # K₀ = 0
-        vec = lambda v: torch.full((B,), v, **kw)  # noqa: E731
-        self.state = (gamma, Kg, torch.zeros_like(gamma), torch.zeros_like(gamma),
-                      torch.zeros_like(Kg), torch.zeros_like(Kg),
-                      vec(0.0), vec(self.schedule.lr), vec(math.inf),
-                      torch.zeros(B, dtype=torch.int64, device=self.device),
-                      torch.zeros(B, dtype=torch.int64, device=self.device),
-                      torch.ones(B, dtype=torch.bool, device=self.device))
+        self.state = TrainState.start(gamma, Kg, self.schedule.lr)
         self.truth = [None if d.gamma_true is None else np.asarray(d.gamma_true) for d in datasets]
         self._eager_step = _make_step(n, self.schedule)
         self.compile_mode = compile
@@ -149,8 +150,8 @@ class FastTrainer:
                     setattr(cfg, name, max(getattr(cfg, name), 64))
                     break
             compiled = torch.compile(self._eager_step, dynamic=False, fullgraph=True)
-            probe, _ = compiled(*self.state, *self._consts())
-            ref, _ = self._eager_step(*self.state, *self._consts())
+            probe, _ = compiled(self.state, *self._consts())
+            ref, _ = self._eager_step(self.state, *self._consts())
             if not all(torch.allclose(a.double(), b.double(), rtol=1e-9, atol=1e-12)
                        for a, b in zip(probe, ref, strict=True)):
                 raise RuntimeError("compiled step disagrees with the eager step")
@@ -167,12 +168,13 @@ class FastTrainer:
     # -- evaluation ----------------------------------------------------------------------------
     def loss(self) -> np.ndarray:
         """(B,) ℓ at the current parameters."""
-        gamma, Kg = self.state[0], self.state[1]
+        gamma, Kg = self.state.gamma, self.state.kernel
         with torch.no_grad():
             loss, _, _ = loss_and_grad(gamma, Kg, self.dirichlet, self.psi, self.weight, self.n)
         return loss.cpu().numpy()
 
     def _errors(self, gamma: np.ndarray) -> np.ndarray:
+        """(B,) relative ℓ² errors of the (B, E) conductivities; NaN where the truth is unknown."""
         return np.array([np.nan if g is None else relative_l2_error(gamma[b], g)
                          for b, g in enumerate(self.truth)])
 
@@ -203,11 +205,11 @@ class FastTrainer:
         done = 0
         with torch.no_grad():
             for it in range(iterations):
-                new_state, loss = self._step(*state, *consts)
+                new_state, loss = self._step(state, *consts)
                 if it % log_every == 0:
                     # state still holds the parameters at which `loss` was evaluated
                     self._record(hist, it, loss, state)
-                    if not bool(new_state[11].any()):
+                    if not bool(new_state.active.any()):
                         state = new_state
                         done = it + 1
                         break
@@ -219,10 +221,10 @@ class FastTrainer:
         self.state = state
         wall = time.perf_counter() - t0
         final_loss = self.loss()
-        t, lr, drops, active = (x.cpu().numpy() for x in (state[6], state[7], state[10], state[11]))
-        gamma = state[0].cpu().numpy()
+        t, lr, drops, active = (x.cpu().numpy() for x in (state.t, state.lr, state.drops, state.active))
+        gamma = state.gamma.cpu().numpy()
         errors = self._errors(gamma)
-        K = grid_to_kernel(state[1], self.n).cpu().numpy()
+        K = grid_to_kernel(state.kernel, self.n).cpu().numpy()
         results = []
         for b in range(B):
             h = hist[b]
@@ -245,11 +247,12 @@ class FastTrainer:
             self._progress(label, done, iterations, None, state, wall, final=True)
         return results
 
-    def _record(self, hist, it, loss, state) -> None:
-        active = state[11].cpu().numpy()
+    def _record(self, hist, it, loss, state: TrainState) -> None:
+        """Append iteration ``it`` (``loss`` (B,) at ``state``) to the history of every active problem."""
+        active = state.active.cpu().numpy()
         loss = loss.cpu().numpy()
-        lr = state[7].cpu().numpy()
-        errors = self._errors(state[0].cpu().numpy())
+        lr = state.lr.cpu().numpy()
+        errors = self._errors(state.gamma.cpu().numpy())
         for b in np.flatnonzero(active):
             h = hist[b]
             h["iteration"].append(it)
@@ -257,9 +260,10 @@ class FastTrainer:
             h["step"].append(lr[b])
             h["error"].append(errors[b])
 
-    def _progress(self, label, done, total, loss, state, elapsed, final=False) -> None:
+    def _progress(self, label, done, total, loss, state: TrainState, elapsed, final=False) -> None:
+        """One progress line on stderr: rate, ETA, max loss and active problems (or the summary)."""
         rate = done / elapsed if elapsed > 0 else float("nan")
-        n_active = int(state[11].sum())
+        n_active = int(state.active.sum())
         if final:
             print(f"{label}: finished {done} iterations in {elapsed:.1f} s ({rate:.0f} it/s, "
                   f"batch {self.B}, n = {self.n}, {'compiled' if self.compiled else 'eager'})",
