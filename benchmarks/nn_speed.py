@@ -24,13 +24,9 @@ import numpy as np
 import torch
 
 from discrete_eit import Lattice, conductivity_profile, generate_dataset
-from discrete_eit.methods.nn.trainer import (
-    FastTrainer,
-    InterpretableNet,
-    Schedule,
-    initial_gamma,
-    train_reference,
-)
+from discrete_eit.methods.nn.model import InterpretableNet, train_reference
+from discrete_eit.methods.nn.schedule import Schedule
+from discrete_eit.methods.nn.trainer import FastTrainer, initial_gamma
 
 FIELDS = ["n", "batch", "impl", "us_per_problem_iteration", "us_per_iteration", "iterations",
           "compile_s", "speedup_vs_autograd_same_batch", "speedup_vs_autograd_batch1", "loadavg",

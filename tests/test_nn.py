@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from discrete_eit import Dataset, Lattice, conductivity_profile, generate_dataset  # noqa: E402
-from discrete_eit.methods.nn.trainer import (  # noqa: E402
-    FastTrainer,
-    InterpretableNet,
-    Schedule,
+from discrete_eit.methods.nn.layout import (  # noqa: E402
     dirichlet_grid,
     grid_data,
     grid_to_kernel,
-    initial_gamma,
     kernel_to_grid,
-    loss_and_grad,
-    train_reference,
     true_kernel,
 )
+from discrete_eit.methods.nn.loss import loss_and_grad  # noqa: E402
+from discrete_eit.methods.nn.model import InterpretableNet, train_reference  # noqa: E402
+from discrete_eit.methods.nn.schedule import ADAM_STOP_RULES, Schedule, TrainState  # noqa: E402
+from discrete_eit.methods.nn.trainer import FastTrainer, initial_gamma  # noqa: E402
 from discrete_eit.methods.registry import get_method, reconstruct, reconstruct_many  # noqa: E402
 from discrete_eit.problem.edge_sets import fixed_edge_indices, parse_fixed_edges  # noqa: E402
 from discrete_eit.problem.forward import kirchhoff_matrix  # noqa: E402
@@ -83,7 +84,7 @@ def test_loss_matches_definition_and_drops_empty_samples():
     K = rng.standard_normal((len(ds), n * n, 4 * n))
     want = [_numpy_loss(d, gamma[b], K[b], lam=3.0) for b, d in enumerate(ds)]
     fast, _, _ = _fast_loss(ds, gamma, K, lam=3.0)
-    net = InterpretableNet(ds, gamma, boundary_weight=3.0, lower=0.0)
+    net = InterpretableNet(ds, gamma, lam=3.0, lower=0.0)
     with torch.no_grad():
         net.K.copy_(torch.as_tensor(K))
         ref = net().numpy()
@@ -163,6 +164,16 @@ def test_fast_trainer_follows_torch_adam_and_plateau_schedule():
     np.testing.assert_allclose(res.history["loss"][:iters], ref_losses, rtol=1e-9)
     np.testing.assert_allclose(res.gamma, net.gamma.detach().numpy()[0], rtol=1e-9)
     np.testing.assert_allclose(res.kernel, net.K.detach().numpy()[0], rtol=1e-7, atol=1e-12)
+
+
+def test_training_state_is_named():
+    """The trainer's state is a TrainState (read by field name) before and after training."""
+    d = _datasets(3)[1]
+    tr = FastTrainer([d], initial_gamma(Lattice(3).n_edges, 0))
+    assert isinstance(tr.state, TrainState) and tr.state.t.item() == 0 and tr.state.active.all()
+    tr.run(7, progress=0)
+    assert isinstance(tr.state, TrainState)
+    assert tr.state.t.item() == 7 and tr.state.kernel.shape == (1, 3, 3, 12)
 
 
 def test_same_seed_gives_identical_gamma():
@@ -291,6 +302,14 @@ def test_compile_failure_falls_back_to_eager(monkeypatch):
         FastTrainer([d], initial_gamma(Lattice(3).n_edges, 0), compile="on")
 
 
+def test_method_module_does_not_import_torch():
+    """The registry imports every method at start-up: ``nn`` must not pull torch in with it."""
+    code = ("import sys; import discrete_eit.methods.nn; from discrete_eit.methods.registry import "
+            "get_method; get_method('nn'); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_method_registration():
     m = get_method("nn")
     assert m.batched
@@ -298,6 +317,7 @@ def test_method_registration():
     assert opts["lam"] == 10.0 and opts["lr"] == 2e-3 and opts["stop"] == "budget"
     with pytest.raises(ValueError, match="stop"):
         m.resolve_options({"stop": "never"})
+    assert {o.name: o for o in m.options}["stop"].choices == ADAM_STOP_RULES
 
 
 @pytest.mark.slow

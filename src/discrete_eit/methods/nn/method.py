@@ -2,7 +2,8 @@
 
 A batch of independent problems of one lattice size (noise seeds, δ, partial sets) trains together
 in one vectorised loop; every problem keeps its own step schedule and stops on its own. The model
-and the trainer live in the sibling modules, imported lazily because they import torch.
+and the trainer live in the sibling modules, imported lazily because they import torch;
+:mod:`.schedule` (stop rules, hyperparameters) imports torch only when it builds a step.
 
 Option ``fixed_edges`` takes the edge specifications of :mod:`discrete_eit.problem.edge_sets`.
 """
@@ -18,6 +19,9 @@ from discrete_eit.methods.registry import Option, Reconstruction, register_metho
 from discrete_eit.problem.datasets import Dataset
 from discrete_eit.problem.edge_sets import parse_fixed_edges
 from discrete_eit.problem.lattice import Lattice
+from discrete_eit.problem.metrics import relative_l2_error
+
+from .schedule import ADAM_STOP_RULES, Schedule
 
 HISTORY_COLUMNS = ("iteration", "loss", "step", "gamma_error")
 
@@ -44,7 +48,7 @@ def _torch_threads(threads: int):
     Option("iterations", int, 200_000, "Adam iteration budget (a cap for every stop rule)"),
     Option("stop", str, "budget", "stopping rule: budget (run all iterations), min-step (the loss "
            "stagnates at the minimum step) or first-drop (stop at the first step reduction)",
-           choices=("budget", "min-step", "first-drop")),
+           choices=ADAM_STOP_RULES),
     Option("lr", float, 2e-3, "initial Adam step"),
     Option("lam", float, 10.0, "weight λ of the boundary (Neumann) rows of the NN loss"),
     Option("seed", int, 0, "seed of the random initial γ₀ ~ U(init_low, init_high); every problem "
@@ -73,7 +77,7 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
               log_every: int, device: str, compile: str, threads: int, progress: float
               ) -> list[Reconstruction]:
     """The paper's network trained by Adam with the plateau schedule of MATH.md §4."""
-    from .trainer import FastTrainer, Schedule, initial_gamma
+    from .trainer import FastTrainer, initial_gamma
 
     if not datasets:
         return []
@@ -97,7 +101,7 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
                         min_lr=min_lr, stop=stop)
     gamma0 = initial_gamma(E, seed, init_low, init_high)
     with _torch_threads(threads):
-        trainer = FastTrainer(datasets, gamma0, schedule, boundary_weight=lam, lower=gamma_min,
+        trainer = FastTrainer(datasets, gamma0, schedule, lam=lam, lower=gamma_min,
                               upper=upper, fixed=fixed, fixed_values=fixed_values,
                               device=device, compile=compile)
         results = trainer.run(iterations, log_every=log_every, progress=progress,
@@ -119,8 +123,7 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
             **r.info,
         }
         if d.gamma_true is not None:
-            info["relative_error"] = float(np.linalg.norm(r.gamma - d.gamma_true)
-                                           / np.linalg.norm(d.gamma_true))
+            info["relative_error"] = relative_l2_error(r.gamma, d.gamma_true)
         out.append(Reconstruction(gamma=r.gamma, arrays={"history": history, "kernel": r.kernel},
                                   info=info))
     return out
