@@ -1,6 +1,7 @@
 """Data versioning and provenance: the run manifest (unit tests) and the DVC pipeline (workflow tests).
 
-Unit tests of :mod:`discrete_eit.manifest` run on synthetic files. The tests marked ``workflow``
+Unit tests of :mod:`discrete_eit.artifacts.manifest` and :mod:`discrete_eit.experiment.dvc_outputs`
+run on synthetic files. The tests marked ``workflow``
 clone the repository (committed files only, as CI does) into a temporary directory and run the
 quick configuration through ``dvc repro``; see docs/provenance.md.
 """
@@ -25,7 +26,10 @@ import yaml
 from discrete_eit.artifacts import manifest as mf
 from discrete_eit.artifacts.audit import audit_tree
 from discrete_eit.artifacts.formats import write_artifact, write_bytes_artifact
-from discrete_eit.artifacts.sidecar import sha256_file
+from discrete_eit.artifacts.sidecar import git_state, sha256_file
+from discrete_eit.cli import main as cli
+from discrete_eit.experiment import dvc_outputs as dv
+from discrete_eit.experiment import paths
 
 
 # ---- manifest: unit tests ----------------------------------------------------------------------
@@ -48,24 +52,14 @@ def _fake_run(root):
     (root / "data/README.md").write_text("what data/ holds\n")       # documentation, not an output
 
 
-def test_merge_config_like_snakemake():
-    base = {"a": 1, "runs": {"nn": {"method": "nn", "threads": 1}}, "studies": {"s": {"n": [4, 6]}}}
-    over = {"runs": {"nn": {"threads": 2}}, "studies": {"s": {"n": [3]}}, "b": [1]}
-    merged = mf.merge_config(base, over)
-    assert merged == {"a": 1, "b": [1], "runs": {"nn": {"method": "nn", "threads": 2}},
-                      "studies": {"s": {"n": [3]}}}
-    assert base["runs"]["nn"]["threads"] == 1  # inputs untouched
-
-
 def test_config_hash_ignores_layout_and_comments(tmp_path):
-    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a = tmp_path / "a.yaml"
     a.write_text("x: 1\ny: [1, 2]\n")
-    b.write_text("# comment\ny:\n  - 1\n  - 2\nx: 1\n")
-    ra, rb = mf.config_record([a]), mf.config_record([b])
-    assert ra["sha256"] == rb["sha256"]
-    assert ra["files"][0]["sha256"] != rb["files"][0]["sha256"]
-    b.write_text("x: 2\ny: [1, 2]\n")
-    assert mf.config_record([b])["sha256"] != ra["sha256"]
+    ra = mf.config_record([a], {"x": 1, "y": [1, 2]})
+    assert ra["sha256"] == mf.config_record([a], {"y": [1, 2], "x": 1})["sha256"]
+    assert ra["files"] == [{"path": str(a), "sha256": sha256_file(a)}]
+    assert mf.config_record([a], {"x": 2, "y": [1, 2]})["sha256"] != ra["sha256"]
+    assert mf.config_record([a]) == {"files": ra["files"], "effective": None, "sha256": None}
     with pytest.raises(mf.ManifestError, match="missing.yaml"):
         mf.config_record([tmp_path / "missing.yaml"])
 
@@ -73,7 +67,9 @@ def test_config_hash_ignores_layout_and_comments(tmp_path):
 def test_manifest_records_every_output(tmp_path, monkeypatch):
     _fake_run(tmp_path)
     monkeypatch.chdir(tmp_path)
-    rec = mf.write_manifest("results/provenance.json", ["config/config.yaml", "config/quick.yaml"])
+    effective = {"profile_seed": 0, "studies": {"noise": {"n": [4], "delta": [0, 0.001]}}}
+    rec = mf.write_manifest("results/provenance.json", ["config/config.yaml", "config/quick.yaml"],
+                            paths.OUTPUT_ROOTS, paths.DIAGNOSTIC_DIRS, effective_config=effective)
     on_disk = json.loads((tmp_path / "results/provenance.json").read_text())
     assert on_disk == json.loads(json.dumps(rec))
     assert rec["schema"] == mf.SCHEMA
@@ -109,14 +105,14 @@ def test_run_span_uses_sidecar_times(tmp_path):
 def test_verify_detects_tampering_and_missing_files(tmp_path, monkeypatch, capsys):
     _fake_run(tmp_path)
     monkeypatch.chdir(tmp_path)
-    assert mf.main(["--config", "config/config.yaml"]) == 0
-    assert mf.main(["verify"]) == 0
+    assert cli(["manifest", "write", "--config", "config/config.yaml"]) == 0
+    assert cli(["manifest", "verify"]) == 0
     assert "manifest verified: 6 output(s)" in capsys.readouterr().out
     data = tmp_path / "data/dtn/wave/n4/full/d0_s0.npz"
     raw = bytearray(data.read_bytes())
     raw[-1] ^= 0xFF
     data.write_bytes(bytes(raw))
-    assert mf.main(["verify", "results/provenance.json"]) == 1
+    assert cli(["manifest", "verify", "results/provenance.json"]) == 1
     assert "data/dtn/wave/n4/full/d0_s0.npz: sha256" in capsys.readouterr().err
     data.unlink()
     with pytest.raises(mf.ManifestError, match="d0_s0.npz: listed in .* but missing"):
@@ -134,12 +130,12 @@ def test_git_record_commit_and_dirty(tmp_path):
     (tmp_path / "f.txt").write_text("1\n")
     git("add", "f.txt")
     git("commit", "-q", "-m", "x")
-    rec = mf.git_record(tmp_path)
+    rec = git_state(tmp_path)
     assert len(rec["commit"]) == 40 and rec["branch"] == "main" and rec["dirty"] is False
     (tmp_path / "untracked.txt").write_text("u\n")
-    assert mf.git_record(tmp_path)["dirty"] is False  # untracked outputs do not count
+    assert git_state(tmp_path)["dirty"] is False  # untracked outputs do not count
     (tmp_path / "f.txt").write_text("2\n")
-    assert mf.git_record(tmp_path)["dirty"] is True
+    assert git_state(tmp_path)["dirty"] is True
 
 
 def _errors_table():
@@ -162,7 +158,7 @@ def _errors_table():
 
 
 def test_headline_metrics():
-    m = mf.headline_metrics(_errors_table())
+    m = dv.headline_metrics(_errors_table())
     assert m["cells"] == {"total": 24, "ok": 22, "invalid": 1, "not_applicable": 1}
     noise = m["rel_l2"]["noise"]
     assert set(noise) == {"cm", "nn"}
@@ -175,40 +171,35 @@ def test_headline_metrics():
 
 
 def test_error_vs_delta_and_loss_curves(tmp_path):
-    t = mf.error_vs_delta(_errors_table())
+    t = dv.error_vs_delta(_errors_table())
     assert list(t.columns) == ["series", "run", "profile", "n", "set", "delta", "rel_l2", "seeds"]
     assert (t["delta"] > 0).all() and set(t["series"]) == {"nn", "cm"} and (t["seeds"] == 3).all()
     hist = np.column_stack([np.arange(1000.0), np.geomspace(1, 1e-8, 1000), np.zeros(1000)])
     write_artifact(tmp_path / "r1.npz", {"gamma": np.ones(2), "history": hist}, "reconstruction", {},
                    extra={"info": {"history_columns": ["iteration", "loss", "step"]}})
     write_artifact(tmp_path / "r2.npz", {"gamma": np.ones(2)}, "reconstruction", {})
-    curves = mf.loss_curves([{"label": "a", "recon": tmp_path / "r1.npz"},
+    curves = dv.loss_curves([{"label": "a", "recon": tmp_path / "r1.npz"},
                              {"label": "b", "recon": tmp_path / "r2.npz"}], max_points=50)
     assert set(curves["curve"]) == {"a"} and 40 <= len(curves) <= 52
     assert curves["iteration"].iloc[0] == 0 and curves["iteration"].iloc[-1] == 999
     assert curves["loss"].iloc[-1] == pytest.approx(1e-8)
 
 
-def test_cli_subcommand_registration(tmp_path, monkeypatch, capsys):
-    """`discrete-eit manifest ...` once discrete_eit.cli registers add_cli_parser / run_cli."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="discrete-eit")
-    mf.add_cli_parser(parser.add_subparsers(dest="command", required=True))
+def test_cli_manifest_write_verify(tmp_path, monkeypatch, capsys):
     _fake_run(tmp_path)
     monkeypatch.chdir(tmp_path)
-    args = parser.parse_args(["manifest", "write", "--config", "config/config.yaml"])
-    assert mf.run_cli(args) == 0 and (tmp_path / "results/provenance.json").is_file()
-    assert mf.run_cli(parser.parse_args(["manifest", "verify"])) == 0
+    assert cli(["manifest", "write", "--config", "config/config.yaml"]) == 0
+    assert (tmp_path / "results/provenance.json").is_file()
+    assert cli(["manifest", "verify"]) == 0
     (tmp_path / "results/tables/errors.csv").write_text("run,rel_l2\nnn,0.2\n")
-    assert mf.run_cli(parser.parse_args(["manifest", "verify"])) == 1
+    assert cli(["manifest", "verify"]) == 1
     assert "results/tables/errors.csv: sha256" in capsys.readouterr().err
 
 
 def test_write_dvc_metrics_has_sidecar(tmp_path, capsys):
     _errors_table().to_csv(tmp_path / "errors.csv", index=False)
-    assert mf.main(["metrics", "--errors", str(tmp_path / "errors.csv"),
-                    "--out", str(tmp_path / "metrics.json")]) == 0
+    assert cli(["manifest", "metrics", "--errors", str(tmp_path / "errors.csv"),
+                "--out", str(tmp_path / "metrics.json")]) == 0
     side = json.loads((tmp_path / "metrics.json.json").read_text())
     assert side["kind"] == "metrics" and str(tmp_path / "errors.csv") in side["inputs"]
     assert json.loads((tmp_path / "metrics.json").read_text())["cells"]["total"] == 24

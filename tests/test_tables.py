@@ -92,23 +92,17 @@ def test_speed_table():
 def test_training_row_plateau_and_decades():
     it = np.arange(0, 1000, 10, dtype=float)
     loss = 1e2 * np.exp(-it / 50) + 1e-6
-    row = tb.training_row(_cell(), {"history_columns": ["iteration", "loss"]}, np.c_[it, loss])
+    row = tb.training_row(_cell(), {"iteration": it, "loss": loss})
     assert row["final_loss"] == pytest.approx(loss[-1])
     assert row["decades"] == pytest.approx(np.log10(loss[0] / loss[-1]))
     assert row["drop_ratio"] == pytest.approx(1.0)
     assert 0 < row["iter_to_plateau"] < 1000
     spiky = loss.copy()
     spiky[50] = 1e3 * spiky[49]
-    assert tb.training_row(_cell(), {}, np.c_[it, spiky])["drop_ratio"] > 100
-    empty = tb.training_row(_cell(), {}, np.empty((0, 2)))
-    assert math.isnan(empty["final_loss"])
-
-
-def test_history_columns_named_by_sidecar():
-    h = np.arange(12.0).reshape(4, 3)
-    cols = tb.history_columns({"history_columns": ["iteration", "loss", "gamma_error"]}, h)
-    assert list(cols) == ["iteration", "loss", "gamma_error"] and (cols["loss"] == h[:, 1]).all()
-    assert list(tb.history_columns({}, h)) == ["iteration", "loss", "col2"]
+    assert tb.training_row(_cell(), {"iteration": it, "loss": spiky})["drop_ratio"] > 100
+    assert tb.training_row(_cell(), {"loss": spiky})["iterations"] == len(spiky) - 1
+    assert math.isnan(tb.training_row(_cell(), {})["final_loss"])
+    assert math.isnan(tb.training_row(_cell(), {"loss": np.empty(0)})["final_loss"])
 
 
 # ---- completion, sensitivity, Table 1 -----------------------------------------------------

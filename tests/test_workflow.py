@@ -125,17 +125,22 @@ def test_deleting_one_reconstruction_rebuilds_only_it(quick_run, tmp_path):
     assert victim.is_file()
     victim.unlink()
     counts = job_counts(snakemake(wd, "-n", *QUICK))
-    assert counts.get("reconstruct_cm") == 1 and counts.get("evaluate") == 1, counts
-    assert "generate" not in counts and "reconstruct_nn_fast" not in counts, counts
-    assert not any(k.startswith("reconstruct_nn__") for k in counts), counts
+    assert counts.get("reconstruct") == 1 and counts.get("evaluate") == 1, counts
+    assert "generate" not in counts and "reconstruct_batch" not in counts, counts
     assert counts.get("error_table") == 1 and counts.get("claims") == 1
-    # a batched NN result: its whole batch (one job) reruns, nothing else upstream
+    # a batched NN result: it is filed again from its batch (no training), nothing else upstream
     nn_victim = wd / "results/recon/nn/wave/n4/last3n/d0_s0.npz"
     nn_victim.unlink()
     counts = job_counts(snakemake(wd, "-n", *QUICK))
-    nn_jobs = {k: v for k, v in counts.items() if k.startswith("reconstruct_nn__")}
-    assert nn_jobs == {"reconstruct_nn__nn__wave__n4__partial": 1}, counts
-    assert "generate" not in counts
+    assert counts.get("file_batch_member") == 1 and "reconstruct_batch" not in counts, counts
+    # deleting the batch retrains that batch (one job) and refiles its members
+    batch = wd / "results/recon_batches/nn/wave_n4_partial"
+    members = len(list(batch.glob("*.npz")))
+    assert members > 1 and (batch / "last3n_d0_s0.npz").is_file()
+    shutil.rmtree(batch)
+    counts = job_counts(snakemake(wd, "-n", *QUICK))
+    assert counts.get("reconstruct_batch") == 1, counts
+    assert counts.get("file_batch_member") == members and "generate" not in counts, counts
     # and running it rebuilds exactly that
     snakemake(wd, "--cores", "2", *QUICK)
     assert victim.is_file() and nn_victim.is_file()
@@ -185,8 +190,8 @@ def test_dry_run_lists_the_dag(tmp_path, configs):
     wd = copy_workflow(tmp_path / "dry")
     counts = job_counts(snakemake(wd, "-n", *configs, timeout=600))
     assert counts.get("all") == 1 and counts.get("generate", 0) > (20 if not configs else 10), counts
-    assert any(k.startswith("reconstruct_nn__") for k in counts)
-    assert counts.get("reconstruct_cm", 0) > 0 and counts.get("reconstruct_ols", 0) > 0
+    assert counts.get("reconstruct_batch", 0) > 0 and counts.get("reconstruct", 0) > 0
+    assert counts.get("file_batch_member", 0) > counts["reconstruct_batch"]
     assert counts.get("provenance_manifest") == 1 and counts.get("claims") == 1
 
 
@@ -231,3 +236,53 @@ def test_report_has_every_figure_and_table(quick_run, tmp_path):
     text = snakemake(quick_run, *QUICK, "--report", str(html), timeout=600)
     assert html.stat().st_size > 100_000, text[-2000:]
     assert "ERROR/" not in text, text[-2000:]  # a broken caption
+
+
+CONSTANT_METHOD = '''"""Method ``constant``: the best constant conductivity (written by the test)."""
+
+import numpy as np
+
+from discrete_eit.methods import Option, Reconstruction, register_method
+from discrete_eit.problem import dtn_matrix
+
+
+@register_method("constant", options=(Option("scale", float, 1.0, "multiply the fitted constant"),))
+def constant(dataset, scale=1.0):
+    """γ = c·1 with c the least-squares fit of Λ(c·1) = c Λ(1) to the measured entries."""
+    unit = dtn_matrix(dataset.lattice, np.ones(dataset.lattice.n_edges))[dataset.mask]
+    c = float(unit @ dataset.dtn[dataset.mask] / (unit @ unit))
+    return Reconstruction(gamma=np.full(dataset.lattice.n_edges, scale * c), info={"constant": c})
+'''
+
+
+def test_a_new_method_is_one_module(tmp_path, monkeypatch):
+    """A method module registered in the package is usable by naming a run of it in a config overlay;
+    no rule file is touched."""
+    import filecmp
+
+    wd = copy_workflow(tmp_path / "plugin")
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "src", src, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    methods = src / "discrete_eit/methods"
+    (methods / "constant.py").write_text(CONSTANT_METHOD)
+    registry = methods / "registry.py"
+    text = registry.read_text()
+    assert '"discrete_eit.methods.ols")' in text
+    registry.write_text(text.replace('"discrete_eit.methods.ols")',
+                                     '"discrete_eit.methods.ols", "discrete_eit.methods.constant")'))
+    quick = yaml.safe_load((ROOT / "config/quick.yaml").read_text())
+    sizes = {**quick["studies"]["sizes"], "runs": [*quick["studies"]["sizes"]["runs"], "const"]}
+    (wd / "plugin.yaml").write_text(yaml.safe_dump({"runs": {"const": {"method": "constant",
+                                                                       "options": {"scale": 1.0}}},
+                                                    "studies": {"sizes": sizes}}))
+    monkeypatch.setenv("PYTHONPATH", str(src))
+    target = "results/eval/const/wave/n3/full/d0_s0.json"
+    snakemake(wd, "--cores", "2", *QUICK, "plugin.yaml", target, timeout=600)
+    metrics = json.loads((wd / target).read_text())
+    assert 0 < metrics["relative_l2_error"] < 1
+    meta = json.loads((wd / "results/recon/const/wave/n3/full/d0_s0.npz.json").read_text())
+    assert meta["params"]["method"] == "constant" and meta["info"]["constant"] > 0
+    for rules in (ROOT / "workflow/rules").glob("*.smk"):
+        assert filecmp.cmp(rules, wd / "workflow/rules" / rules.name, shallow=False), rules.name
+    assert sorted(p.name for p in (wd / "workflow/rules").iterdir()) == sorted(
+        p.name for p in (ROOT / "workflow/rules").iterdir())

@@ -109,6 +109,8 @@ def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
     for src, out, rec in zip(sources, args.out, results, strict=True):
         gamma = np.asarray(rec.gamma, dtype=np.float64)
         arrays = {"gamma": gamma, **rec.arrays}
+        if "history" in arrays and method.history_columns:
+            arrays["history_columns"] = np.array(method.history_columns)  # the table names itself
         params = {"method": args.method, "options": options, "data": str(src)}
         write_artifact(out, arrays, "reconstruction", params, [src], wall / len(sources),
                        extra={"info": rec.info, "batch_size": len(sources)})
@@ -248,10 +250,51 @@ def build_parser() -> argparse.ArgumentParser:
                    help="audit only the table rows with this column value (repeatable; all must "
                         "match), e.g. --row run=nn --row n=6 --row delta=1e-3 --row seed=1")
 
-    from discrete_eit.artifacts.manifest import add_cli_parser
-
-    add_cli_parser(sub)
+    _add_manifest_parser(sub)
     return parser
+
+
+# ---- manifest ------------------------------------------------------------------------------
+def _add_manifest_parser(sub) -> None:
+    from discrete_eit.experiment import paths
+
+    p = sub.add_parser("manifest", help=f"write or verify the run manifest {paths.MANIFEST}")
+    actions = p.add_subparsers(dest="manifest_command", required=True)
+    w = actions.add_parser("write", help="write the run manifest of the files under data/ and results/")
+    w.add_argument("--config", action="append", type=Path, metavar="FILE", default=None,
+                   help="config file(s) the run read, in merge order (repeatable; default: "
+                        "config/config.yaml)")
+    w.add_argument("--out", type=Path, default=Path(paths.MANIFEST), help=f"default: {paths.MANIFEST}")
+    v = actions.add_parser("verify", help="re-hash every listed output; exit 1 at the first mismatch")
+    v.add_argument("manifest", type=Path, nargs="?", default=Path(paths.MANIFEST),
+                   help=f"default: {paths.MANIFEST}")
+    m = actions.add_parser("metrics", help="headline errors (JSON for dvc metrics) from the error table")
+    m.add_argument("--errors", type=Path, default=Path(paths.table_paths("errors")[0]))
+    m.add_argument("--out", type=Path, default=Path(paths.METRICS))
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from discrete_eit.artifacts.manifest import ManifestError, verify_manifest, write_manifest
+    from discrete_eit.experiment import paths
+
+    try:
+        if args.manifest_command == "write":
+            record = write_manifest(args.out, args.config or ["config/config.yaml"], paths.OUTPUT_ROOTS,
+                                    paths.DIAGNOSTIC_DIRS)
+            print(f"wrote {args.out}: {record['n_outputs']} outputs, commit "
+                  f"{(record['git']['commit'] or 'none')[:10]}")
+        elif args.manifest_command == "verify":
+            count = verify_manifest(args.manifest)
+            print(f"manifest verified: {count} output(s) match {args.manifest}")
+        else:
+            from discrete_eit.experiment.dvc_outputs import write_dvc_metrics
+
+            write_dvc_metrics(args.errors, args.out)
+            print(f"wrote {args.out}")
+    except ManifestError as exc:
+        print(f"discrete-eit: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,9 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "audit":
             return cmd_audit(args)
         if args.command == "manifest":
-            from discrete_eit.artifacts.manifest import run_cli
-
-            return run_cli(args)
+            return cmd_manifest(args)
     except (DataError, ValueError, OSError) as exc:
         print(f"discrete-eit: error: {exc}", file=sys.stderr)
         return 1

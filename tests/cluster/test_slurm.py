@@ -294,7 +294,7 @@ def test_fixture_workflow_on_slurm(slurm_cluster, tmp_path):
         assert val == val_l
         assert jid_l == "none"
         assert int(jid) in subs, f"{f.name} ran under SLURM job {jid}, not one Snakemake submitted"
-        assert gpus == "-", f"{f.name}: a CPU rule got GPUs ({gpus}) without DEIT_SLURM_GPU"
+        assert gpus == "-", f"{f.name}: a CPU rule got GPUs ({gpus}) without the GPU profile"
     assert (on_slurm / "results/total.txt").read_text() == (local / "results/total.txt").read_text()
     _record("fixture", {**info, "wall_slurm_s": round(wall, 1), "wall_local_s": round(wall_l, 1)})
 
@@ -317,12 +317,12 @@ def test_failing_job_is_reported(slurm_cluster, tmp_path):
 
 
 def test_gpu_requested_for_nn_rules_only(slurm_cluster, tmp_path):
-    """DEIT_SLURM_GPU=1: the NN rule's job gets a GPU (sbatch --gpus), the other rules' jobs do not."""
+    """With the GPU profile layered on: the NN rule's job gets a GPU (sbatch --gpus), the others do not."""
     work = tmp_path / "gpu"
     shutil.copytree(FIXTURE, work)
-    env = {**_env(slurm_cluster), "DEIT_SLURM_GPU": "1"}
     targets = ["results/gpu.txt", "results/sq_1.txt"]
-    rc, log, wall = run_snakemake(work, [*SLURM_TEST_ARGS, *targets], 300, env, "gpu")
+    gpu = ["--profile", str(REPO / "workflow" / "profiles" / "gpu")]
+    rc, log, wall = run_snakemake(work, [*SLURM_TEST_ARGS, *gpu, *targets], 300, _env(slurm_cluster), "gpu")
     assert rc == 0, f"GPU run failed (rc={rc}):\n{log[-6000:]}"
     info = check_all_jobs_on_slurm(log, work, slurm_cluster)
     assert info["jobs_slurm"] == 2, info

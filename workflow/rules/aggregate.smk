@@ -1,148 +1,130 @@
 # Evaluation and aggregation: per-reconstruction metrics (discrete-eit evaluate), then the
 # tables of results/tables/ and results/claims.md. All cheap: local rules.
 
-NN_CELLS = [c for c in CELLS if c.method == "nn"]
-_PARTIAL = config["studies"]["partial"]
-_SD = config["figures"]["small_delta"]
-LAST3N_DATA = sorted(
-    {data_path(p, n, "last3n", d, s) for p in _PARTIAL["profiles"] for n in _PARTIAL["n"]
-     for d in _PARTIAL["delta"] for s in ([0] if d == 0 else _PARTIAL["seeds"])}
-) if "last3n" in _PARTIAL["sets"] else []
-# Table 1: every run of the partial study at the small δ, per set, against the prediction.
-TABLE1 = [
-    {"set": pset, "run": run, "sens": sens_path(config["figures"]["profile"], config["figures"]["working_n"], pset),
-     "recons": [recon_path(run, config["figures"]["profile"], config["figures"]["working_n"], pset, _SD, s)
-                for s in _PARTIAL["seeds"]],
-     "datas": [data_path(config["figures"]["profile"], config["figures"]["working_n"], pset, _SD, s)
-               for s in _PARTIAL["seeds"]]}
-    for pset in _PARTIAL["sets"] for run in _PARTIAL["runs"]
-    if method_applies(config["runs"][run]["method"], pset, config["figures"]["working_n"])
-]
-
-MC_TABLES = (["results/tables/sensitivity_mc.csv", "results/tables/sensitivity_mc.md"]
-             if config["monte_carlo"]["enabled"] else [])
-ALL_TABLES = [
-    f"results/tables/{name}.{ext}"
-    for name in ("errors", "errors_summary", "speed", "training", "regions", "completion", "sensitivity",
-                 "table1")
-    for ext in ("csv", "md")
-] + MC_TABLES
+ALL_TABLES = grid.table_files(config)
+TRAINING_CELLS = grid.training_cells(config, CELLS)
+TABLE1 = grid.table1_entries(config, METHODS)
+MC_TABLES = [p for p in ALL_TABLES if "sensitivity_mc" in p]
 
 
 rule evaluate:
     input:
-        data="data/dtn/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
-        recon="results/recon/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
+        data=paths.DATA_PATTERN,
+        recon=paths.RECON_PATTERN,
     output:
-        "results/eval/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.json",
+        paths.EVAL_PATTERN,
     log:
-        "results/logs/evaluate/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.log",
+        paths.log_path("evaluate", "{run}/" + paths.CELL),
     benchmark:
-        "results/benchmarks/evaluate/{run}/{profile}/n{n}/{pset}/d{delta}_s{seed}.tsv"
+        paths.benchmark_path("evaluate", "{run}/" + paths.CELL)
+    localrule: True
     conda:
         "../envs/discrete-eit.yaml"
     threads: 1
-    localrule: True
     resources:
         runtime=5,
         mem_mb=1000,
     shell:
-        "discrete-eit evaluate --data {input.data} --recon {input.recon} --out {output} > /dev/null 2> {log}"
+        "discrete-eit evaluate --data {input.data:q} --recon {input.recon:q} --out {output:q}"
+        " > /dev/null 2> {log:q}"
 
 
 rule error_table:
     input:
-        evals=[cell_eval(c) for c in CELLS],
-        metas=[cell_meta(c) for c in CELLS],
+        evals=[c.eval for c in CELLS],
+        metas=[c.recon_meta for c in CELLS],
     output:
-        csv=report("results/tables/errors.csv", caption="../report/errors.rst", category="Tables"),
-        md="results/tables/errors.md",
-        summary_csv=report("results/tables/errors_summary.csv", caption="../report/errors_summary.rst",
-                           category="Tables"),
-        summary_md="results/tables/errors_summary.md",
-        speed_csv=report("results/tables/speed.csv", caption="../report/speed.rst", category="Tables"),
-        speed_md="results/tables/speed.md",
-    params:
-        cells=[cell_dict(c) for c in CELLS],
-        not_applicable=[cell_dict(c) for c in NOT_APPLICABLE],
+        csv=report(paths.table_paths("errors")[0], caption="../report/errors.rst", category="Tables"),
+        md=paths.table_paths("errors")[1],
+        summary_csv=report(
+            paths.table_paths("errors_summary")[0],
+            caption="../report/errors_summary.rst",
+            category="Tables",
+        ),
+        summary_md=paths.table_paths("errors_summary")[1],
+        speed_csv=report(paths.table_paths("speed")[0], caption="../report/speed.rst", category="Tables"),
+        speed_md=paths.table_paths("speed")[1],
     log:
-        "results/logs/tables/errors.log",
+        paths.log_path("tables", "errors"),
     benchmark:
-        "results/benchmarks/tables/errors.tsv"
+        paths.benchmark_path("tables", "errors")
+    localrule: True
     conda:
         "../envs/discrete-eit.yaml"
     threads: 1
-    localrule: True
     resources:
         runtime=5,
         mem_mb=2000,
+    params:
+        cells=[c.row() for c in CELLS],
+        not_applicable=[c.row() for c in NOT_APPLICABLE],
     script:
         "../scripts/error_table.py"
 
 
 rule training_table:
     input:
-        recons=[cell_recon(c) for c in NN_CELLS],
-        metas=[cell_meta(c) for c in NN_CELLS],
+        recons=[c.recon for c in TRAINING_CELLS],
+        metas=[c.recon_meta for c in TRAINING_CELLS],
     output:
-        csv=report("results/tables/training.csv", caption="../report/training.rst", category="Tables"),
-        md="results/tables/training.md",
-    params:
-        cells=[cell_dict(c) for c in NN_CELLS],
+        csv=report(paths.table_paths("training")[0], caption="../report/training.rst", category="Tables"),
+        md=paths.table_paths("training")[1],
     log:
-        "results/logs/tables/training.log",
+        paths.log_path("tables", "training"),
     benchmark:
-        "results/benchmarks/tables/training.tsv"
+        paths.benchmark_path("tables", "training")
+    localrule: True
     conda:
         "../envs/discrete-eit.yaml"
     threads: 1
-    localrule: True
     resources:
         runtime=5,
         mem_mb=2000,
+    params:
+        cells=[c.row() for c in TRAINING_CELLS],
     script:
         "../scripts/training_table.py"
 
 
 rule region_table:
     input:
-        recons=[cell_recon(c) for c in CELLS],
-        datas=[cell_data(c) for c in CELLS],
+        recons=[c.recon for c in CELLS],
+        datas=[c.data for c in CELLS],
     output:
-        csv=report("results/tables/regions.csv", caption="../report/regions.rst", category="Tables"),
-        md="results/tables/regions.md",
-    params:
-        cells=[cell_dict(c) for c in CELLS],
-        fixed_edges=fixed_edges(config),
+        csv=report(paths.table_paths("regions")[0], caption="../report/regions.rst", category="Tables"),
+        md=paths.table_paths("regions")[1],
     log:
-        "results/logs/tables/regions.log",
+        paths.log_path("tables", "regions"),
     benchmark:
-        "results/benchmarks/tables/regions.tsv"
+        paths.benchmark_path("tables", "regions")
+    localrule: True
     conda:
         "../envs/discrete-eit.yaml"
     threads: 1
-    localrule: True
     resources:
         runtime=5,
         mem_mb=2000,
+    params:
+        cells=[c.row() for c in CELLS],
+        fixed_edges=FIXED_EDGES,
     script:
         "../scripts/region_table.py"
 
 
 rule completion_table:
     input:
-        LAST3N_DATA,
+        grid.completion_datasets(config),
     output:
-        csv=report("results/tables/completion.csv", caption="../report/completion.rst", category="Tables"),
-        md="results/tables/completion.md",
+        csv=report(paths.table_paths("completion")[0], caption="../report/completion.rst", category="Tables"),
+        md=paths.table_paths("completion")[1],
     log:
-        "results/logs/tables/completion.log",
+        paths.log_path("tables", "completion"),
     benchmark:
-        "results/benchmarks/tables/completion.tsv"
+        paths.benchmark_path("tables", "completion")
+    localrule: True
     conda:
         "../envs/discrete-eit.yaml"
     threads: 1
-    localrule: True
     resources:
         runtime=5,
         mem_mb=2000,
@@ -152,23 +134,25 @@ rule completion_table:
 
 rule sensitivity_table:
     input:
-        [sens_path(*t) for t in SENS_TARGETS],
+        [paths.sensitivity_path(*t) for t in SENS_TARGETS],
     output:
-        csv=report("results/tables/sensitivity.csv", caption="../report/sensitivity.rst", category="Tables"),
-        md="results/tables/sensitivity.md",
-    params:
-        targets=[list(t) for t in SENS_TARGETS],
+        csv=report(
+            paths.table_paths("sensitivity")[0], caption="../report/sensitivity.rst", category="Tables"
+        ),
+        md=paths.table_paths("sensitivity")[1],
     log:
-        "results/logs/tables/sensitivity.log",
+        paths.log_path("tables", "sensitivity"),
     benchmark:
-        "results/benchmarks/tables/sensitivity.tsv"
+        paths.benchmark_path("tables", "sensitivity")
+    localrule: True
     conda:
         "../envs/discrete-eit.yaml"
     threads: 1
-    localrule: True
     resources:
         runtime=5,
         mem_mb=1000,
+    params:
+        targets=[list(t) for t in SENS_TARGETS],
     script:
         "../scripts/sensitivity_table.py"
 
@@ -177,73 +161,76 @@ rule table1:
     input:
         sorted({p for t in TABLE1 for p in [t["sens"], *t["recons"], *t["datas"]]}),
     output:
-        csv=report("results/tables/table1.csv", caption="../report/table1.rst", category="Tables"),
-        md="results/tables/table1.md",
-    params:
-        entries=TABLE1,
-        delta=_SD,
+        csv=report(paths.table_paths("table1")[0], caption="../report/table1.rst", category="Tables"),
+        md=paths.table_paths("table1")[1],
     log:
-        "results/logs/tables/table1.log",
+        paths.log_path("tables", "table1"),
     benchmark:
-        "results/benchmarks/tables/table1.tsv"
+        paths.benchmark_path("tables", "table1")
+    localrule: True
     conda:
         "../envs/discrete-eit.yaml"
     threads: 1
-    localrule: True
     resources:
         runtime=5,
         mem_mb=1000,
+    params:
+        entries=TABLE1,
+        delta=config["figures"]["small_delta"],
     script:
         "../scripts/table1.py"
 
 
 rule sensitivity_mc:
     output:
-        csv=report("results/tables/sensitivity_mc.csv", caption="../report/sensitivity_mc.rst",
-                   category="Tables"),
-        md="results/tables/sensitivity_mc.md",
-    params:
-        mc=config["monte_carlo"],
-        profile_seed=config["profile_seed"],
+        csv=report(
+            paths.table_paths("sensitivity_mc")[0],
+            caption="../report/sensitivity_mc.rst",
+            category="Tables",
+        ),
+        md=paths.table_paths("sensitivity_mc")[1],
     log:
-        "results/logs/tables/sensitivity_mc.log",
+        paths.log_path("tables", "sensitivity_mc"),
     benchmark:
-        "results/benchmarks/tables/sensitivity_mc.tsv"
+        paths.benchmark_path("tables", "sensitivity_mc")
     conda:
         "../envs/discrete-eit.yaml"
     threads: 1
     resources:
         runtime=30,
         mem_mb=2000,
+    params:
+        mc=config["monte_carlo"],
+        profile_seed=config["profile_seed"],
     script:
         "../scripts/sensitivity_mc.py"
 
 
 rule claims:
     input:
-        errors="results/tables/errors.csv",
-        summary="results/tables/errors_summary.csv",
-        training="results/tables/training.csv",
-        regions="results/tables/regions.csv",
-        completion="results/tables/completion.csv",
-        table1="results/tables/table1.csv",
-        sensitivity="results/tables/sensitivity.csv",
+        errors=paths.table_paths("errors")[0],
+        summary=paths.table_paths("errors_summary")[0],
+        training=paths.table_paths("training")[0],
+        regions=paths.table_paths("regions")[0],
+        completion=paths.table_paths("completion")[0],
+        table1=paths.table_paths("table1")[0],
+        sensitivity=paths.table_paths("sensitivity")[0],
         sensitivity_mc=MC_TABLES[:1],
     output:
-        report("results/claims.md", caption="../report/claims.rst", category="Claims"),
-    params:
-        figures=config["figures"],
-        fixed_edges=fixed_edges(config),
+        report(paths.CLAIMS, caption="../report/claims.rst", category="Claims"),
     log:
-        "results/logs/claims.log",
+        paths.log_path("tables", "claims"),
     benchmark:
-        "results/benchmarks/claims.tsv"
+        paths.benchmark_path("tables", "claims")
+    localrule: True
     conda:
         "../envs/discrete-eit.yaml"
     threads: 1
-    localrule: True
     resources:
         runtime=5,
         mem_mb=1000,
+    params:
+        figures=config["figures"],
+        fixed_edges=FIXED_EDGES,
     script:
         "../scripts/claims.py"

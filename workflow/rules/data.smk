@@ -3,22 +3,22 @@
 
 rule generate:
     output:
-        npz="data/dtn/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz",
-        meta="data/dtn/{profile}/n{n}/{pset}/d{delta}_s{seed}.npz.json",
-    params:
-        profile_seed=config["profile_seed"],
-        symmetric="--symmetric-noise" if config["symmetric_noise"] else "",
+        npz=paths.DATA_PATTERN,
+        meta=paths.sidecar(paths.DATA_PATTERN),
     log:
-        "results/logs/generate/{profile}/n{n}/{pset}/d{delta}_s{seed}.log",
+        paths.log_path("generate", paths.CELL),
     benchmark:
-        "results/benchmarks/generate/{profile}/n{n}/{pset}/d{delta}_s{seed}.tsv"
+        paths.benchmark_path("generate", paths.CELL)
     conda:
         "../envs/discrete-eit.yaml"
     threads: 1
     resources:
         runtime=5,
         mem_mb=1000,
+    params:
+        profile_seed=config["profile_seed"],
+        symmetric="--symmetric-noise" if config["symmetric_noise"] else "",
     shell:
-        "discrete-eit generate --n {wildcards.n} --profile {wildcards.profile}"
+        "discrete-eit generate --n {wildcards.n} --profile {wildcards.profile:q}"
         " --profile-seed {params.profile_seed} --noise {wildcards.delta} --seed {wildcards.seed}"
-        " --partial {wildcards.pset} {params.symmetric} --out {output.npz} > {log} 2>&1"
+        " --partial {wildcards.partial_set:q} {params.symmetric} --out {output.npz:q} > {log:q} 2>&1"

@@ -1,6 +1,5 @@
 # Provenance: the run manifest, DVC metrics / plot data, and one target rule per DVC phase
-# (docs/provenance.md). Included last by the Snakefile: it uses the grid (CELLS, SENS_TARGETS,
-# ALL_TABLES, ALL_FIGURES) and path helpers of the other rule files.
+# (docs/provenance.md). Included last by the Snakefile: it uses the grid, tables and figures.
 #
 #   snakemake results/provenance.json      # manifest of the current outputs (end of `all`)
 #   snakemake phase_reconstructions        # what dvc.yaml's stage `reconstructions` runs
@@ -8,23 +7,10 @@
 # The datasets phase needs no target rule: `snakemake --until generate` runs exactly the
 # generate jobs that the default target needs.
 
-from discrete_eit.artifacts import manifest as _manifest
+from discrete_eit.artifacts.manifest import write_manifest
+from discrete_eit.experiment.dvc_outputs import write_dvc_outputs
 
-# Training-loss curves for `dvc plots`: the NN-type runs of the figures' cells (full data, the
-# figures' profile, exact data or the figures' noise seed).
-HISTORY_METHODS = ("nn", "nn_fast")
-LOSS_CURVES = [
-    {"label": f"{c.run} n={c.n} δ={c.delta:g}", "recon": cell_recon(c)}
-    for c in CELLS
-    if c.method in HISTORY_METHODS and c.pset == "full" and c.profile == config["figures"]["profile"]
-    and c.seed == (0 if c.delta == 0 else config["figures"]["seed"])
-]
-PHASE_RECONSTRUCTIONS = (
-    [cell_recon(c) for c in CELLS]
-    + [cell_meta(c) for c in CELLS]
-    + [sens_path(*t) for t in SENS_TARGETS]
-    + [f"{sens_path(*t)}.json" for t in SENS_TARGETS]
-)
+LOSS_CURVES = grid.loss_curves(config, CELLS, METHODS)
 # Config files in the order Snakemake merged them: the Snakefile's, then each --configfile.
 _OVERLAYS = [str(p) for p in workflow.overwrite_configfiles]
 CONFIG_FILES = [str(p) for p in workflow.configfiles if str(p) not in _OVERLAYS] + _OVERLAYS
@@ -32,14 +18,17 @@ CONFIG_FILES = [str(p) for p in workflow.configfiles if str(p) not in _OVERLAYS]
 
 rule phase_reconstructions:
     input:
-        PHASE_RECONSTRUCTIONS,
+        [c.recon for c in CELLS],
+        [c.recon_meta for c in CELLS],
+        [paths.sensitivity_path(*t) for t in SENS_TARGETS],
+        [paths.sidecar(paths.sensitivity_path(*t)) for t in SENS_TARGETS],
     localrule: True
 
 
 rule phase_tables:
     input:
         ALL_TABLES,
-        "results/claims.md",
+        paths.CLAIMS,
     localrule: True
 
 
@@ -51,47 +40,60 @@ rule phase_figures:
 
 rule dvc_metrics:
     input:
-        errors="results/tables/errors.csv",
+        errors=paths.table_paths("errors")[0],
         recons=[c["recon"] for c in LOSS_CURVES],
     output:
-        metrics="results/metrics.json",
-        metrics_meta="results/metrics.json.json",
-        error_vs_delta="results/plots/error_vs_delta.csv",
-        error_vs_delta_meta="results/plots/error_vs_delta.csv.json",
-        loss="results/plots/loss_curves.csv",
-        loss_meta="results/plots/loss_curves.csv.json",
-    params:
-        curves=LOSS_CURVES,
+        metrics=paths.METRICS,
+        metrics_meta=paths.sidecar(paths.METRICS),
+        error_vs_delta=f"{paths.PLOT_DIR}/error_vs_delta.csv",
+        error_vs_delta_meta=f"{paths.PLOT_DIR}/error_vs_delta.csv.json",
+        loss=f"{paths.PLOT_DIR}/loss_curves.csv",
+        loss_meta=f"{paths.PLOT_DIR}/loss_curves.csv.json",
     log:
-        "results/logs/provenance/dvc_metrics.log",
+        paths.log_path("provenance", "dvc_metrics"),
     benchmark:
-        "results/benchmarks/provenance/dvc_metrics.tsv"
+        paths.benchmark_path("provenance", "dvc_metrics")
+    localrule: True
     threads: 1
     resources:
         runtime=5,
         mem_mb=1000,
-    localrule: True
+    params:
+        curves=LOSS_CURVES,
     run:
-        _manifest.write_dvc_outputs(input.errors, params.curves, output.metrics, output.error_vs_delta,
-                                    output.loss, log=log[0])
+        write_dvc_outputs(
+            input.errors,
+            params.curves,
+            output.metrics,
+            output.error_vs_delta,
+            output.loss,
+            log=log[0],
+        )
 
 
 rule provenance_manifest:
     input:
         ALL_TABLES,
         ALL_FIGURES,
-        "results/claims.md",
+        paths.CLAIMS,
         rules.dvc_metrics.output,
     output:
-        "results/provenance.json",
+        paths.MANIFEST,
     log:
-        "results/logs/provenance/manifest.log",
+        paths.log_path("provenance", "manifest"),
     benchmark:
-        "results/benchmarks/provenance/manifest.tsv"
+        paths.benchmark_path("provenance", "manifest")
+    localrule: True
     threads: 1
     resources:
         runtime=10,
         mem_mb=1000,
-    localrule: True
     run:
-        _manifest.write_manifest(output[0], CONFIG_FILES, effective_config=config, log=log[0])
+        write_manifest(
+            output[0],
+            CONFIG_FILES,
+            paths.OUTPUT_ROOTS,
+            paths.DIAGNOSTIC_DIRS,
+            effective_config=config,
+            log=log[0],
+        )

@@ -1,26 +1,19 @@
 # Linearised error prediction (MATH.md §7, paper Thm 6.2): predicted std per edge per unit δ,
 # linearised at the true conductivity, for the index set of a partial-data set. Sets whose
 # Jacobian is rank deficient (the plain `corners` pattern: rank 2n(n+1) − 1) report the rank
-# deficiency instead of a number.
-
-SENS_TARGETS = sorted(
-    {(config["figures"]["profile"], config["figures"]["working_n"], s)
-     for s in config["studies"]["partial"]["sets"]}
-    | {(p, n, "full") for p in config["studies"]["sizes"]["profiles"]
-       for n in config["studies"]["sizes"]["n"]}
-)
+# deficiency instead of a number. Targets: grid.sensitivity_targets.
 
 
 rule sensitivity:
     input:
-        data="data/dtn/{profile}/n{n}/{pset}/d0_s0.npz",
+        data=paths.data_path("{profile}", "{n}", "{partial_set}", 0, 0),
     output:
-        npz="results/sensitivity/{profile}/n{n}/{pset}.npz",
-        meta="results/sensitivity/{profile}/n{n}/{pset}.npz.json",
+        npz=paths.SENSITIVITY_PATTERN,
+        meta=paths.sidecar(paths.SENSITIVITY_PATTERN),
     log:
-        "results/logs/sensitivity/{profile}/n{n}/{pset}.log",
+        paths.log_path("sensitivity", "{profile}/n{n}/{partial_set}"),
     benchmark:
-        "results/benchmarks/sensitivity/{profile}/n{n}/{pset}.tsv"
+        paths.benchmark_path("sensitivity", "{profile}/n{n}/{partial_set}")
     conda:
         "../envs/discrete-eit.yaml"
     threads: 1
@@ -28,5 +21,5 @@ rule sensitivity:
         runtime=10,
         mem_mb=2000,
     shell:
-        "OMP_NUM_THREADS={threads} discrete-eit sensitivity --data {input.data} --delta 1"
-        " --out {output.npz} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} discrete-eit sensitivity --data {input.data:q} --delta 1"
+        " --out {output.npz:q} > {log:q} 2>&1"

@@ -1,11 +1,10 @@
 """Render one lattice figure from its layout (see discrete_eit.plotting)."""
 
 import numpy as np
-from _common import read_json, setup_logging
+from _common import setup_logging
 
-from discrete_eit.artifacts.formats import load_npz
+from discrete_eit.artifacts.formats import load_history, load_npz
 from discrete_eit.experiment.figures import render_layout, save_figure
-from discrete_eit.experiment.tables import history_columns
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)
@@ -16,8 +15,7 @@ def load(path):
 
 
 def history(path):
-    cols = history_columns(read_json(path + ".json").get("info", {}),
-                           load(path).get("history", np.empty((0, 2))))
+    cols = load_history(path)
     return cols.get("iteration", np.array([])), cols.get("loss", np.array([]))
 
 

@@ -1,18 +1,16 @@
 """Loss-curve summary of every NN training run (claims of Figs 3, 7)."""
 
-import numpy as np
 import pandas as pd
-from _common import read_json, setup_logging
+from _common import setup_logging
 
-from discrete_eit.artifacts.formats import load_result
+from discrete_eit.artifacts.formats import load_history
 from discrete_eit.experiment.tables import TRAINING_COLUMNS, training_row, write_table
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(sm)
 rows = []
-for cell, recon, meta in zip(sm.params.cells, sm.input.recons, sm.input.metas, strict=True):
-    history = load_result(recon).get("history", np.empty((0, 2)))
-    rows.append(training_row(cell, read_json(meta).get("info", {}), history))
+for cell, recon in zip(sm.params.cells, sm.input.recons, strict=True):
+    rows.append(training_row(cell, load_history(recon)))
 df = pd.DataFrame(rows, columns=TRAINING_COLUMNS)
 if not df.empty:
     df = df.sort_values(["profile", "n", "set", "delta", "seed", "run"], kind="stable")

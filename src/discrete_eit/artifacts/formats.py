@@ -114,6 +114,16 @@ def write_bytes_artifact(path: str | Path, data: bytes, kind: str, params: dict[
 
 
 
+def copy_artifact(src: str | Path, dst: str | Path) -> None:
+    """Copy an artifact and its sidecar byte for byte (atomically, sidecar first).
+
+    The sidecar records the artifact's own hash and its inputs, not its path, so the copy audits
+    exactly like the original.
+    """
+    verify_sidecar_hash(src)
+    atomic_write_files({sidecar_path(dst): sidecar_path(src).read_bytes(), dst: Path(src).read_bytes()})
+
+
 def load_npz(path: str | Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Load every array of an ``.npz`` with ``allow_pickle=False``.
 
@@ -202,6 +212,28 @@ def load_gamma(path: str | Path, n_edges: int) -> np.ndarray:
     if not np.issubdtype(gamma.dtype, np.floating) or not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):
         raise DataError(f"{path}: gamma must be finite, positive floats")
     return gamma.astype(np.float64)
+
+
+def load_history(path: str | Path) -> dict[str, np.ndarray]:
+    """A reconstruction's training history as named columns (``{}`` when it has none).
+
+    The column names are stored beside the history in the file (``history_columns``); files
+    written before that fall back to the names in their sidecar's ``info``, then to
+    ``iteration, loss``.
+    """
+    arrays = load_npz(path, ())
+    if "history" not in arrays:
+        return {}
+    history = np.atleast_2d(np.asarray(arrays["history"], dtype=float))
+    if "history_columns" in arrays:
+        names = [str(c) for c in arrays["history_columns"]]
+    else:
+        try:
+            names = list((read_sidecar(path).get("info") or {}).get("history_columns") or [])
+        except (FileNotFoundError, json.JSONDecodeError):
+            names = []
+        names = names or ["iteration", "loss"]
+    return {name: history[:, i] for i, name in enumerate(names[: history.shape[1]])}
 
 
 def load_result(path: str | Path, required: tuple[str, ...] = ("gamma",)) -> dict[str, np.ndarray]:

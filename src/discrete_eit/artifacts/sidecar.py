@@ -53,23 +53,36 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
+def _git(args: list[str], cwd: str | Path) -> str | None:
+    try:
+        res = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
+def git_state(path: str | Path = ".", scope: str | Path | None = None) -> dict[str, Any]:
+    """Commit and branch of the checkout containing ``path``, and whether it is ``dirty``.
+
+    ``dirty``: a tracked file (under ``scope``, default: anywhere) differs from the commit.
+    Untracked files do not count (outputs being written, DVC's ignored outputs). All ``None``
+    outside a git checkout. The project's only git probe: sidecars and the run manifest use it.
+    """
+    commit = _git(["rev-parse", "HEAD"], path)
+    if commit is None:
+        return {"commit": None, "branch": None, "dirty": None}
+    status = _git(["status", "--porcelain", "--untracked-files=no", "--", str(scope or ".")], path)
+    return {"commit": commit, "branch": _git(["rev-parse", "--abbrev-ref", "HEAD"], path),
+            "dirty": bool(status) if status is not None else None}
+
+
 @cache
 def code_version() -> dict[str, Any]:
-    """Package version, and git commit + dirty flag of the source checkout if there is one."""
-    here = Path(__file__).resolve().parent
-    info: dict[str, Any] = {"package": package_versions()["discrete-eit"], "git_commit": None,
-                            "git_dirty": None}
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                                text=True, timeout=10)
-        if commit.returncode == 0:
-            info["git_commit"] = commit.stdout.strip()
-            status = subprocess.run(["git", "status", "--porcelain", "--", str(here)], cwd=here,
-                                    capture_output=True, text=True, timeout=10)
-            info["git_dirty"] = bool(status.stdout.strip()) if status.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
+    """Package version, and git commit + dirty flag of the package source if it is a checkout."""
+    here = Path(__file__).resolve().parents[1]  # the package directory
+    git = git_state(here, here)
+    return {"package": package_versions()["discrete-eit"], "git_commit": git["commit"],
+            "git_dirty": git["dirty"]}
 
 
 def environment() -> dict[str, Any]:

@@ -139,29 +139,22 @@ def speed_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---- training histories (Fig 3) --------------------------------------------------------------
-def history_columns(info: Mapping[str, Any], history: np.ndarray) -> dict[str, np.ndarray]:
-    """Named columns of a method's ``history`` array (its sidecar lists ``history_columns``)."""
-    history = np.atleast_2d(np.asarray(history, dtype=float))
-    names = list(info.get("history_columns") or [])
-    if not names:
-        names = ["iteration", "loss"] + [f"col{i}" for i in range(2, history.shape[1])]
-    return {name: history[:, i] for i, name in enumerate(names[: history.shape[1]])}
-
-
 TRAINING_COLUMNS = [*KEYS, "final_loss", "min_loss", "iterations", "iter_to_plateau", "decades", "drop_ratio"]
 
 
-def training_row(cell: Mapping[str, Any], info: Mapping[str, Any], history: np.ndarray) -> dict[str, Any]:
+def training_row(cell: Mapping[str, Any], history: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """Loss-curve summary of one NN training run (claims of Fig 3).
+
+    ``history``: the run's named history columns (:func:`discrete_eit.artifacts.formats.load_history`);
+    ``loss`` is required, ``iteration`` defaults to 0, 1, …
 
     ``final_loss`` (last recorded loss), ``min_loss``, ``iterations`` (last recorded iteration),
     ``iter_to_plateau`` (first recorded iteration whose loss is within a factor 2 of the final
     loss: a robust "reached its steady state" time), ``decades`` (log10 of first / final loss)
     and ``drop_ratio`` (max over the run of loss / running minimum: 1 for a monotone loss).
     """
-    cols = history_columns(info, history)
-    it = cols.get("iteration", np.arange(len(history), dtype=float))
-    loss = cols.get("loss")
+    loss = history.get("loss")
+    it = history.get("iteration", np.arange(0 if loss is None else len(loss), dtype=float))
     row = {k: cell[k] for k in KEYS}
     if loss is None or loss.size == 0:
         return {**row, "final_loss": math.nan, "min_loss": math.nan, "iterations": math.nan,

@@ -1,59 +1,72 @@
-# Figure layouts (functions only; the figure rules are in figures.smk). A layout is rows of
-# panels naming the files they show (see discrete_eit.plotting); rule inputs derive from it.
+"""Figure layouts of the paper's figures: rows of panels naming the files they show.
 
-from discrete_eit.experiment.figures import layout_inputs
+A layout is plain data (see :mod:`discrete_eit.experiment.figures`, which renders it); the figure
+rules take their inputs from :func:`discrete_eit.experiment.figures.layout_inputs`.
+"""
 
-FIG = config["figures"]
-_P, _S, _WN = FIG["profile"], FIG["seed"], FIG["working_n"]
-_NN, _CM = FIG["nn_run"], FIG["cm_run"]
-_ST = config["studies"]
+from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 
-def _seed(delta):
-    return 0 if float(delta) == 0 else _S
+from discrete_eit.methods.registry import Method
 
-
-def _d(n, pset, delta):
-    return data_path(_P, n, pset, delta, _seed(delta))
-
-
-def _r(run, n, pset, delta):
-    return recon_path(run, _P, n, pset, delta, _seed(delta))
+from .config import fixed_edges
+from .grid import method_applies
+from .paths import data_path, recon_path, sensitivity_path
 
 
-def _applies(run, n, pset):
-    return method_applies(config["runs"][run]["method"], pset, n)
+def figure_layouts(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> dict[str, dict]:
+    """``{figure name: layout}`` of Figs 3a–12 for this configuration."""
+    FIG = cfg["figures"]
+    _P, _S, _WN = FIG["profile"], FIG["seed"], FIG["working_n"]
+    _NN, _CM = FIG["nn_run"], FIG["cm_run"]
+    _ST = cfg["studies"]
+
+    def _seed(delta):
+        return 0 if float(delta) == 0 else _S
 
 
-def _pair(run, n, pset, delta, label, mark=()):
-    """[γ̂, error] panels of one reconstruction (or a 'not applicable' note)."""
-    if not _applies(run, n, pset):
-        return [{"kind": "text", "title": f"{label}: γ̂",
-                 "text": f"{label}: not applicable\n(Λ cannot be completed\nfrom `{pset}`)"},
-                {"kind": "text", "title": f"{label}: error", "text": ""}]
-    return [{"kind": "gamma", "recon": _r(run, n, pset, delta), "title": f"{label}: γ̂", "mark": list(mark)},
-            {"kind": "error", "recon": _r(run, n, pset, delta), "data": _d(n, pset, delta),
-             "title": f"{label}: |γ̂−γ|/γ", "mark": list(mark)}]
+    def _d(n, pset, delta):
+        return data_path(_P, n, pset, delta, _seed(delta))
 
 
-def _truth(n, pset="full"):
-    return {"kind": "truth", "data": _d(n, pset, 0), "title": "true γ"}
+    def _r(run, n, pset, delta):
+        return recon_path(run, _P, n, pset, delta, _seed(delta))
 
 
-def _dlabel(delta):
-    return "exact" if float(delta) == 0 else f"δ = {float(delta):g}"
+    def _applies(run, n, pset):
+        return method_applies(cfg, methods, run, pset, n)
 
 
-def _compare(pset, study):
-    rows = []
-    for delta in FIG["compare_deltas"]:
-        rows.append({"label": _dlabel(delta),
-                     "panels": [_truth(_WN, pset)] + _pair(_CM, _WN, pset, delta, "CM")
-                     + _pair(_NN, _WN, pset, delta, "NN")})
-    return rows
+    def _pair(run, n, pset, delta, label, mark=()):
+        """[γ̂, error] panels of one reconstruction (or a 'not applicable' note)."""
+        if not _applies(run, n, pset):
+            return [{"kind": "text", "title": f"{label}: γ̂",
+                     "text": f"{label}: not applicable\n(Λ cannot be completed\nfrom `{pset}`)"},
+                    {"kind": "text", "title": f"{label}: error", "text": ""}]
+        return [{"kind": "gamma", "recon": _r(run, n, pset, delta), "title": f"{label}: γ̂",
+                 "mark": list(mark)},
+                {"kind": "error", "recon": _r(run, n, pset, delta), "data": _d(n, pset, delta),
+                 "title": f"{label}: |γ̂−γ|/γ", "mark": list(mark)}]
 
 
-def figure_layouts():
+    def _truth(n, pset="full"):
+        return {"kind": "truth", "data": _d(n, pset, 0), "title": "true γ"}
+
+
+    def _dlabel(delta):
+        return "exact" if float(delta) == 0 else f"δ = {float(delta):g}"
+
+
+    def _compare(pset, study):
+        rows = []
+        for delta in FIG["compare_deltas"]:
+            rows.append({"label": _dlabel(delta),
+                         "panels": [_truth(_WN, pset)] + _pair(_CM, _WN, pset, delta, "CM")
+                         + _pair(_NN, _WN, pset, delta, "NN")})
+        return rows
+
     L = {}
     L["fig3a"] = {"title": "Fig 3a: NN training loss, exact data", "panel_size": 4.0, "rows": [
         {"panels": [{"kind": "loss", "title": "exact data, full Λ",
@@ -70,7 +83,7 @@ def figure_layouts():
     L["fig5"] = {"title": f"Fig 5: NN reconstructions from noisy data (n = {_WN})", "rows": [
         {"label": _dlabel(d), "panels": [_truth(_WN)] + _pair(_NN, _WN, "full", d, "NN")}
         for d in FIG["noise_deltas"]]}
-    mark = fixed_edges(config)
+    mark = fixed_edges(cfg)
     L["fig6"] = {"title": f"Fig 6: NN with free vs fixed edge (n = {_WN}; fixed edge outlined red)",
                  "rows": [{"label": _dlabel(d), "panels": _pair(_NN, _WN, "full", d, "free", mark)
                            + _pair(FIG["fixed_run"], _WN, "full", d, "fixed", mark)}
@@ -102,8 +115,8 @@ def figure_layouts():
         err_row.append({"kind": "rms_error", "title": f"{pset}: NN error",
                         "recons": [recon_path(_NN, _P, _WN, pset, sd, s) for s in seeds],
                         "datas": [data_path(_P, _WN, pset, sd, s) for s in seeds]})
-        std_row.append({"kind": "std", "title": f"{pset}: predicted", "sens": sens_path(_P, _WN, pset),
-                        "delta": sd})
+        std_row.append({"kind": "std", "title": f"{pset}: predicted",
+                        "sens": sensitivity_path(_P, _WN, pset), "delta": sd})
     L["fig12"] = {"title": f"Fig 12: NN error (RMS over {len(seeds)} seeds) vs linearised prediction "
                   f"(n = {_WN}, δ = {sd:g})",
                   "error_label": "relative error / predicted relative std",

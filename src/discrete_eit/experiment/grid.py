@@ -1,0 +1,198 @@
+"""The experiment grid: which cells (run × dataset) the configuration asks for, and how they batch.
+
+A *cell* is one reconstruction: a run (a method plus options, ``config['runs']``) applied to one
+dataset (profile, n, partial set, δ, noise seed) of a study. Exact data (δ = 0) do not depend on
+the noise seed and are run with seed 0 only. A cell listed by several studies belongs to the first
+(order :data:`STUDY_ORDER`, then the extra studies by name). Cells a method cannot handle (CM on a
+set that does not determine Λ) are kept apart as *not applicable* and appear so in the error table.
+
+Runs of a batched method (``nn``) train all cells of one (run, profile, n, study) together: a
+*batch*, named ``{profile}_n{n}_{study}``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from discrete_eit.methods.registry import Method
+from discrete_eit.problem.lattice import Lattice
+from discrete_eit.problem.partial import partial_mask
+
+from . import paths
+
+STUDY_ORDER = ("sizes", "noise", "partial", "prior")
+
+
+class Cell(NamedTuple):
+    """One reconstruction of the grid."""
+
+    study: str
+    run: str
+    method: str
+    profile: str
+    n: int
+    partial_set: str
+    delta: float
+    seed: int
+
+    @property
+    def data(self) -> str:
+        return paths.data_path(self.profile, self.n, self.partial_set, self.delta, self.seed)
+
+    @property
+    def recon(self) -> str:
+        return paths.recon_path(self.run, self.profile, self.n, self.partial_set, self.delta, self.seed)
+
+    @property
+    def recon_meta(self) -> str:
+        return paths.sidecar(self.recon)
+
+    @property
+    def eval(self) -> str:
+        return paths.eval_path(self.run, self.profile, self.n, self.partial_set, self.delta, self.seed)
+
+    @property
+    def batch(self) -> str:
+        """The batch this cell trains in (meaningful for batched methods)."""
+        return f"{self.profile}_n{self.n}_{self.study}"
+
+    @property
+    def batch_member(self) -> str:
+        """The cell's file inside its batch directory (profile and n are those of the batch)."""
+        return f"{paths.batch_dir(self.run, self.batch)}/{self.partial_set}_d{paths.fmt_delta(self.delta)}" \
+               f"_s{self.seed}.npz"
+
+    def row(self) -> dict[str, Any]:
+        """The cell's key columns in the result tables."""
+        return {"study": self.study, "run": self.run, "method": self.method, "profile": self.profile,
+                "n": self.n, "set": self.partial_set, "delta": self.delta, "seed": self.seed}
+
+
+def studies(cfg: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(key, study)`` in precedence order; keys as they appear in the config (``studies.X``)."""
+    out = [(f"studies.{k}", cfg["studies"][k]) for k in STUDY_ORDER]
+    return out + [(f"extra_studies.{k}", v) for k, v in sorted(cfg.get("extra_studies", {}).items())]
+
+
+def seeds_for(delta: float, study: Mapping[str, Any]) -> list[int]:
+    """Noise seeds of a noise level: seed 0 alone for exact data."""
+    return [0] if float(delta) == 0 else list(study["seeds"])
+
+
+def expand_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> tuple[list[Cell], list[Cell]]:
+    """All cells of all studies, deduplicated: ``(cells, not_applicable)``."""
+    seen, cells, skipped = set(), [], []
+    applies: dict[tuple[str, str, int], bool] = {}
+    for key, st in studies(cfg):
+        name = key.split(".", 1)[1]
+        for profile in st["profiles"]:
+            for n in st["n"]:
+                for pset in st["sets"]:
+                    for delta in st["delta"]:
+                        for seed in seeds_for(delta, st):
+                            for run in st["runs"]:
+                                ident = (run, profile, n, pset, paths.fmt_delta(delta), seed)
+                                if ident in seen:
+                                    continue
+                                seen.add(ident)
+                                method = cfg["runs"][run]["method"]
+                                if (method, pset, n) not in applies:
+                                    mask = partial_mask(pset, Lattice(n))
+                                    applies[method, pset, n] = methods[method].applies_to(mask)
+                                ok = applies[method, pset, n]
+                                c = Cell(name, run, method, profile, n, pset, float(delta), seed)
+                                (cells if ok else skipped).append(c)
+    return cells, skipped
+
+
+def method_applies(cfg: Mapping[str, Any], methods: Mapping[str, Method], run: str, partial_set: str,
+                   n: int) -> bool:
+    """Whether run ``run`` can reconstruct from data on ``partial_set`` at size n."""
+    return methods[cfg["runs"][run]["method"]].applies_to(partial_mask(partial_set, Lattice(n)))
+
+
+def batched_runs(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> list[str]:
+    """Names of the runs whose method trains batches of datasets together."""
+    return [r for r, spec in cfg["runs"].items() if methods[spec["method"]].batched]
+
+
+def single_runs(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> list[str]:
+    """Names of the runs whose method reconstructs one dataset per job."""
+    return [r for r, spec in cfg["runs"].items() if not methods[spec["method"]].batched]
+
+
+def runs_regex(runs: list[str]) -> str:
+    """A wildcard constraint matching exactly these run names (or nothing)."""
+    return "|".join(runs) if runs else "(?!)"
+
+
+def batches(cells: list[Cell], methods: Mapping[str, Method]) -> dict[tuple[str, str], list[Cell]]:
+    """``{(run, batch): cells}`` for the cells of batched methods, in grid order."""
+    out: dict[tuple[str, str], list[Cell]] = {}
+    for c in cells:
+        if methods[c.method].batched:
+            out.setdefault((c.run, c.batch), []).append(c)
+    return out
+
+
+def option_args(spec: Mapping[str, Any]) -> str:
+    """A run's options as ``--name value`` CLI flags, every value shell-quoted."""
+    parts = []
+    for key, value in sorted(spec.get("options", {}).items()):
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        parts.append(f"--{key.replace('_', '-')} {shlex.quote(text)}")
+    return " ".join(parts)
+
+
+def sensitivity_targets(cfg: Mapping[str, Any]) -> list[tuple[str, int, str]]:
+    """(profile, n, set) of every sensitivity prediction: the partial study's sets at the figures'
+    size and profile, and full data at every size of the size study."""
+    fig, st = cfg["figures"], cfg["studies"]
+    return sorted({(fig["profile"], fig["working_n"], s) for s in st["partial"]["sets"]}
+                  | {(p, n, "full") for p in st["sizes"]["profiles"] for n in st["sizes"]["n"]})
+
+
+def completion_datasets(cfg: Mapping[str, Any]) -> list[str]:
+    """Datasets of the partial study on ``last3n`` (the completion table, Fig 9)."""
+    st = cfg["studies"]["partial"]
+    if "last3n" not in st["sets"]:
+        return []
+    return sorted({paths.data_path(p, n, "last3n", d, s) for p in st["profiles"] for n in st["n"]
+                   for d in st["delta"] for s in seeds_for(d, st)})
+
+
+def table1_entries(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> list[dict[str, Any]]:
+    """Table 1: every run of the partial study at the small δ, per set, against the prediction."""
+    fig, st = cfg["figures"], cfg["studies"]["partial"]
+    prof, wn, sd = fig["profile"], fig["working_n"], fig["small_delta"]
+    return [{"set": pset, "run": run, "sens": paths.sensitivity_path(prof, wn, pset),
+             "recons": [paths.recon_path(run, prof, wn, pset, sd, s) for s in st["seeds"]],
+             "datas": [paths.data_path(prof, wn, pset, sd, s) for s in st["seeds"]]}
+            for pset in st["sets"] for run in st["runs"] if method_applies(cfg, methods, run, pset, wn)]
+
+
+def loss_curves(cfg: Mapping[str, Any], cells: list[Cell], methods: Mapping[str, Method]) -> list[dict]:
+    """Training-loss curves for ``dvc plots``: full-data cells of methods with a history, at the
+    figures' profile and noise seed (exact data: seed 0)."""
+    fig = cfg["figures"]
+    return [{"label": f"{c.run} n={c.n} δ={c.delta:g}", "recon": c.recon} for c in cells
+            if methods[c.method].history_columns and c.partial_set == "full"
+            and c.profile == fig["profile"] and c.seed == (0 if c.delta == 0 else fig["seed"])]
+
+
+def training_cells(cfg: Mapping[str, Any], cells: list[Cell]) -> list[Cell]:
+    """Cells of the network's method (that of ``figures.nn_run``): the training table (Figs 3, 7)."""
+    method = cfg["runs"][cfg["figures"]["nn_run"]]["method"]
+    return [c for c in cells if c.method == method]
+
+
+TABLES = ("errors", "errors_summary", "speed", "training", "regions", "completion", "sensitivity", "table1")
+"""Result tables every run writes (CSV + Markdown), plus ``sensitivity_mc`` when enabled."""
+
+
+def table_files(cfg: Mapping[str, Any]) -> list[str]:
+    """CSV and Markdown of every result table the configuration produces."""
+    names = [*TABLES, *(["sensitivity_mc"] if cfg["monte_carlo"]["enabled"] else [])]
+    return [p for name in names for p in paths.table_paths(name)]

@@ -1,0 +1,100 @@
+"""Where the workflow keeps every artifact (one dataset per (profile, n, set, δ, seed), shared by runs).
+
+::
+
+    data/dtn/{profile}/n{n}/{partial_set}/d{delta}_s{seed}.npz            dataset (+ .npz.json sidecar)
+    results/recon/{run}/{profile}/n{n}/{partial_set}/d{delta}_s{seed}.npz reconstruction (+ sidecar)
+    results/recon_batches/{run}/{batch}/                                   a batched run's raw output
+    results/eval/{run}/{profile}/n{n}/{partial_set}/d{delta}_s{seed}.json  its metrics
+    results/sensitivity/{profile}/n{n}/{partial_set}.npz                   linearised error prediction
+
+δ is written with Python's ``g`` format (0, 1e-05, 0.001, …). The ``*_PATTERN`` constants are the
+same paths with Snakemake wildcards; the functions fill them in.
+"""
+
+from __future__ import annotations
+
+CELL = "{profile}/n{n}/{partial_set}/d{delta}_s{seed}"
+DATA_PATTERN = f"data/dtn/{CELL}.npz"
+RECON_PATTERN = f"results/recon/{{run}}/{CELL}.npz"
+EVAL_PATTERN = f"results/eval/{{run}}/{CELL}.json"
+SENSITIVITY_PATTERN = "results/sensitivity/{profile}/n{n}/{partial_set}.npz"
+BATCH_PATTERN = "results/recon_batches/{run}/{batch}"
+LOG_DIR = "results/logs"
+BENCHMARK_DIR = "results/benchmarks"
+TABLE_DIR = "results/tables"
+FIGURE_DIR = "results/figures"
+CLAIMS = "results/claims.md"
+MANIFEST = "results/provenance.json"
+METRICS = "results/metrics.json"
+PLOT_DIR = "results/plots"
+OUTPUT_ROOTS = ("data", "results")
+"""Directories whose files the run manifest hashes."""
+DIAGNOSTIC_DIRS = (LOG_DIR, BENCHMARK_DIR)
+"""Per-job logs and benchmark TSVs: hashed as diagnostics, not outputs (they change on every run)."""
+
+WILDCARD_CONSTRAINTS = {
+    "profile": r"[a-z][a-z0-9_]*",
+    "partial_set": r"[a-z][a-z0-9_]*",
+    "n": r"[1-9][0-9]*",
+    "delta": r"[0-9][0-9.e+-]*",
+    "seed": r"[0-9]+",
+    "batch": r"[a-z0-9_]+",
+}
+
+
+def fmt_delta(delta: float) -> str:
+    """Canonical δ path component: ``0``, ``1e-05``, ``0.001``, …"""
+    return f"{float(delta):g}"
+
+
+def _cell(profile: str, n: int, partial_set: str, delta: float, seed: int) -> str:
+    return CELL.format(profile=profile, n=n, partial_set=partial_set, delta=fmt_delta(delta), seed=seed)
+
+
+def data_path(profile: str, n: int, partial_set: str, delta: float, seed: int) -> str:
+    """The dataset of one cell."""
+    return f"data/dtn/{_cell(profile, n, partial_set, delta, seed)}.npz"
+
+
+def recon_path(run: str, profile: str, n: int, partial_set: str, delta: float, seed: int) -> str:
+    """The reconstruction of one cell by one run."""
+    return f"results/recon/{run}/{_cell(profile, n, partial_set, delta, seed)}.npz"
+
+
+def eval_path(run: str, profile: str, n: int, partial_set: str, delta: float, seed: int) -> str:
+    """The metrics of one reconstruction."""
+    return f"results/eval/{run}/{_cell(profile, n, partial_set, delta, seed)}.json"
+
+
+def sensitivity_path(profile: str, n: int, partial_set: str) -> str:
+    """The linearised error prediction for one index set (at the exact data's γ)."""
+    return SENSITIVITY_PATTERN.format(profile=profile, n=n, partial_set=partial_set)
+
+
+def batch_dir(run: str, batch: str) -> str:
+    """Where a batched run writes the reconstructions of one batch before they are filed per cell."""
+    return BATCH_PATTERN.format(run=run, batch=batch)
+
+
+def sidecar(path: str) -> str:
+    """The provenance sidecar of an artifact."""
+    return f"{path}.json"
+
+
+def table_paths(name: str) -> tuple[str, str]:
+    """(CSV, Markdown) of a result table."""
+    return f"{TABLE_DIR}/{name}.csv", f"{TABLE_DIR}/{name}.md"
+
+
+def figure_paths(name: str) -> tuple[str, str]:
+    """(PNG, PDF) of a figure."""
+    return f"{FIGURE_DIR}/{name}.png", f"{FIGURE_DIR}/{name}.pdf"
+
+
+def log_path(rule: str, name: str) -> str:
+    return f"{LOG_DIR}/{rule}/{name}.log"
+
+
+def benchmark_path(rule: str, name: str) -> str:
+    return f"{BENCHMARK_DIR}/{rule}/{name}.tsv"

@@ -1,0 +1,77 @@
+# Reconstructions. Every run (config: runs.NAME = a method plus options) goes through one of two
+# rules, chosen by whether its method is batched (discrete_eit.methods registry); no method is
+# named here.
+#
+# * reconstruct — one job per dataset.
+# * reconstruct_batch — one job per batch = (run, profile, n, study): all of its datasets train
+#   together in one vectorised loop (the `nn` method). Trade-off: far fewer, better-vectorised
+#   jobs, but deleting its batch directory reruns the whole batch. Its reconstructions are then
+#   filed per cell by file_batch_member (a byte copy in the Snakemake process), so every consumer
+#   sees one file per cell whichever rule made it. Cluster profiles address it by name.
+
+
+rule reconstruct:
+    input:
+        data=paths.DATA_PATTERN,
+    output:
+        npz=paths.RECON_PATTERN,
+        meta=paths.sidecar(paths.RECON_PATTERN),
+    log:
+        paths.log_path("reconstruct", "{run}/" + paths.CELL),
+    benchmark:
+        paths.benchmark_path("reconstruct", "{run}/" + paths.CELL)
+    wildcard_constraints:
+        run=grid.runs_regex(grid.single_runs(config, METHODS)),
+    conda:
+        "../envs/discrete-eit.yaml"
+    threads: 1
+    resources:
+        runtime=30,
+        mem_mb=2000,
+    params:
+        method=run_method,
+        options=run_options,
+    shell:
+        "OMP_NUM_THREADS={threads} discrete-eit reconstruct --method {params.method:q}"
+        " --data {input.data:q} --out {output.npz:q} {params.options} > {log:q} 2>&1"
+
+
+rule reconstruct_batch:
+    input:
+        lambda wc: [c.data for c in BATCHES[wc.run, wc.batch]],
+    output:
+        directory(paths.BATCH_PATTERN),
+    log:
+        paths.log_path("reconstruct_batch", "{run}/{batch}"),
+    benchmark:
+        paths.benchmark_path("reconstruct_batch", "{run}/{batch}")
+    wildcard_constraints:
+        run=grid.runs_regex(grid.batched_runs(config, METHODS)),
+    conda:
+        "../envs/discrete-eit.yaml"
+    threads: 1
+    resources:
+        runtime=60,
+        mem_mb=2000,
+    params:
+        method=run_method,
+        options=run_options,
+        outs=lambda wc: [c.batch_member for c in BATCHES[wc.run, wc.batch]],
+    shell:
+        "OMP_NUM_THREADS={threads} discrete-eit reconstruct --method {params.method:q}"
+        " --data {input:q} --out {params.outs:q} {params.options} > {log:q} 2>&1"
+
+
+rule file_batch_member:
+    input:
+        lambda wc: paths.batch_dir(wc.run, cell_of(wc).batch),
+    output:
+        npz=paths.RECON_PATTERN,
+        meta=paths.sidecar(paths.RECON_PATTERN),
+    wildcard_constraints:
+        run=grid.runs_regex(grid.batched_runs(config, METHODS)),
+    localrule: True
+    params:
+        member=lambda wc: cell_of(wc).batch_member,
+    run:
+        copy_artifact(params.member, output.npz)
