@@ -28,7 +28,7 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         gamma = conductivity_profile("wave", n)
-        data = generate_dataset(gamma, n, partial=args.partial)
+        data = generate_dataset(gamma, n, partial_set=args.partial)
         for method in args.methods:
             start = time.perf_counter()
             rec = reconstruct(method, data)

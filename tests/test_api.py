@@ -21,7 +21,7 @@ def test_readme_example_runs():
     from discrete_eit import conductivity_profile, error_metrics, generate_dataset, reconstruct
 
     gamma = conductivity_profile("wave", 6)
-    data = generate_dataset(gamma, 6, delta=1e-3, seed=1, partial="last3n")
+    data = generate_dataset(gamma, 6, delta=1e-3, seed=1, partial_set="last3n")
     rec = reconstruct("nn_fast", data)
     assert rec.gamma.shape == (84,)
     assert 0 < error_metrics(data, rec.gamma)["relative_l2_error"] < 0.1
@@ -29,7 +29,6 @@ def test_readme_example_runs():
 
 def _imports(path: Path) -> set[str]:
     """Layers of ``discrete_eit`` a module imports (absolute or relative)."""
-    layer = path.relative_to(PACKAGE).parts[0]
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):

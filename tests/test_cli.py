@@ -34,7 +34,7 @@ def test_generate_format_and_sidecar(tmp_path, capsys):
     side = json.loads((tmp_path / "d.npz.json").read_text())
     assert side["sha256"] == sha256_file(path)
     assert side["params"] == {"n": 3, "profile": "wave", "profile_seed": 0, "delta": 1e-3, "seed": 7,
-                              "partial": "last3n", "symmetric_noise": False}
+                              "partial_set": "last3n", "symmetric_noise": False}
     assert side["packages"]["numpy"] == np.__version__ and "git_commit" in side["code_version"]
     assert side["wall_time_s"] >= 0
 

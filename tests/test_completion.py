@@ -71,7 +71,7 @@ def test_full_mask_returns_data_unchanged():
 def test_accepts_dataset_and_mask_from_nan():
     n = 4
     gamma, lam = _exact(n)
-    ds = generate_dataset(gamma, n, partial="last3n")
+    ds = generate_dataset(gamma, n, partial_set="last3n")
     a = complete_dtn(ds)
     b = complete_dtn(ds.dtn)  # mask = isfinite
     assert np.array_equal(a, b)
@@ -81,7 +81,7 @@ def test_accepts_dataset_and_mask_from_nan():
 @pytest.mark.parametrize("name", ["corners", "sigma0"])
 def test_incomplete_mask_raises_naming_the_set(name):
     n = 4
-    ds = generate_dataset(conductivity_profile("random", n, 0), n, partial=name)
+    ds = generate_dataset(conductivity_profile("random", n, 0), n, partial_set=name)
     pattern = rf"cannot complete DtN data \(partial set {name}\): \d+ entry pair"
     with pytest.raises(ValueError, match=pattern) as exc:
         complete_dtn(ds)

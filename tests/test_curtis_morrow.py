@@ -92,7 +92,7 @@ def test_registered_method_full_and_last3n():
     full = reconstruct("cm", generate_dataset(gamma, n))
     assert _max_rel(full.gamma, gamma) < 1e-9
     assert full.info["completion"] == "none"
-    ds = generate_dataset(gamma, n, partial="last3n")
+    ds = generate_dataset(gamma, n, partial_set="last3n")
     part = reconstruct("cm", ds, variant="one-sided", solve="square")
     assert _max_rel(part.gamma, gamma) < 1e-7
     assert part.info["completion"] == "rank-rule" and part.info["variant"] == "one-sided"
@@ -105,7 +105,7 @@ def test_registered_method_full_and_last3n():
 
 def test_uncompletable_data_raise_clearly():
     n = 3
-    ds = generate_dataset(conductivity_profile("random", n, 0), n, partial="corners")
+    ds = generate_dataset(conductivity_profile("random", n, 0), n, partial_set="corners")
     with pytest.raises(ValueError, match=r"partial set corners"):
         reconstruct("cm", ds)
 
@@ -131,7 +131,7 @@ def test_noisy_smoke():
 def test_garbage_in_does_not_raise():
     n = 12
     gamma = conductivity_profile("random", n, 0)
-    rec = reconstruct("cm", generate_dataset(gamma, n, delta=1.0, seed=1, partial="last3n"))
+    rec = reconstruct("cm", generate_dataset(gamma, n, delta=1.0, seed=1, partial_set="last3n"))
     assert rec.gamma.shape == gamma.shape and np.all(np.isfinite(rec.gamma))
     assert rec.info["n_nonpositive"] > 0 and "warning" in rec.info
     # an all-zero "measurement": divisions by zero give nan, flagged, no exception

@@ -92,7 +92,7 @@ def test_corner_identity_behind_the_deficiency(random_gamma):
 
 def test_generate_dataset_masks_and_validation(random_gamma):
     L, g = random_gamma(3)
-    d = generate_dataset(g, 3, delta=1e-3, seed=1, partial="last3n")
+    d = generate_dataset(g, 3, delta=1e-3, seed=1, partial_set="last3n")
     assert np.isnan(d.dtn[:, :3]).all() and np.isfinite(d.dtn[:, 3:]).all()
     np.testing.assert_array_equal(d.gamma_true, g)
     bad = d.dtn.copy()

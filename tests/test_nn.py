@@ -42,8 +42,8 @@ def _datasets(n: int) -> list[Dataset]:
     """Exact full, noisy full, noisy partial (last3n drops n samples), and a column-sparse set."""
     g = conductivity_profile("wave", n)
     return [generate_dataset(g, n, 0.0), generate_dataset(g, n, 1e-2, seed=1),
-            generate_dataset(g, n, 1e-2, seed=2, partial="last3n"),
-            generate_dataset(g, n, 0.0, partial="sigma0")]
+            generate_dataset(g, n, 1e-2, seed=2, partial_set="last3n"),
+            generate_dataset(g, n, 0.0, partial_set="sigma0")]
 
 
 def _fast_loss(datasets, gamma, K, lam=10.0):
@@ -98,7 +98,7 @@ def test_loss_vanishes_at_the_truth_on_exact_data():
     n = 4
     lat = Lattice(n)
     g = conductivity_profile("wave", n)
-    ds = [generate_dataset(g, n, 0.0), generate_dataset(g, n, 0.0, partial="last3n")]
+    ds = [generate_dataset(g, n, 0.0), generate_dataset(g, n, 0.0, partial_set="last3n")]
     K = np.stack([true_kernel(lat, g)] * 2)
     loss, gg, gK = _fast_loss(ds, np.stack([g, g]), K)
     assert np.all(loss < 1e-25)

@@ -49,7 +49,7 @@ def brute_force_kernel(dataset, gamma, lam):
 @pytest.mark.parametrize("partial", PARTIALS)
 def test_reduced_loss_is_min_over_kernel(partial):
     n, lam = 3, 10.0
-    d = generate_dataset(conductivity_profile("wave", n), n, delta=1e-2, seed=3, partial=partial)
+    d = generate_dataset(conductivity_profile("wave", n), n, delta=1e-2, seed=3, partial_set=partial)
     gamma = perturbed(d.gamma_true)
     st = VarProModel(d, lam).state(gamma)
     K = st.kernel()
@@ -66,7 +66,7 @@ def test_reduced_loss_is_min_over_kernel(partial):
 @pytest.mark.parametrize("partial", PARTIALS)
 def test_reduced_gradient_matches_finite_differences(partial):
     n = 3
-    d = generate_dataset(conductivity_profile("wave", n), n, delta=1e-2, seed=1, partial=partial)
+    d = generate_dataset(conductivity_profile("wave", n), n, delta=1e-2, seed=1, partial_set=partial)
     model = VarProModel(d, lam=10.0)
     gamma = perturbed(d.gamma_true, seed=2)
     grad = model.state(gamma).gradient()
@@ -82,7 +82,7 @@ def test_gauss_newton_matrix(partial):
     (exact data, the truth) it equals the finite-difference Jacobian's."""
     n, h = 3, 1e-6
     gamma_true = conductivity_profile("wave", n)
-    d = generate_dataset(gamma_true, n, partial=partial)
+    d = generate_dataset(gamma_true, n, partial_set=partial)
     model = VarProModel(d)
     J_fd = np.array([(model.state(gamma_true + h * e).residual()
                       - model.state(gamma_true - h * e).residual()) / (2 * h)
@@ -91,7 +91,7 @@ def test_gauss_newton_matrix(partial):
     np.testing.assert_allclose(H, J_fd.T @ J_fd, atol=1e-8 * np.abs(H).max())
     assert np.abs(g).max() <= 1e-12 * np.abs(H).max()
     # Away from the truth, with noise: normal equations = explicit Jacobian's.
-    dn = generate_dataset(gamma_true, n, delta=1e-2, seed=4, partial=partial)
+    dn = generate_dataset(gamma_true, n, delta=1e-2, seed=4, partial_set=partial)
     st = VarProModel(dn).state(perturbed(gamma_true, seed=5))
     g, H = st.gauss_newton()
     J, r = st.jacobian(), st.residual()
@@ -113,7 +113,7 @@ def test_expected_noise_loss_matches_monte_carlo():
 
 def test_best_constant_is_exact_for_constant_conductivity():
     n = 4
-    d = generate_dataset(np.full(Lattice(n).n_edges, 2.5), n, partial="last3n")
+    d = generate_dataset(np.full(Lattice(n).n_edges, 2.5), n, partial_set="last3n")
     assert VarProModel(d).best_constant() == pytest.approx(2.5, rel=1e-13)
     rec = nn_fast(d)
     # Already at rounding level: the loop only confirms that no step improves.
@@ -133,7 +133,7 @@ EXACT_CASES += [(n, "full") for n in (1, 3, 5, 7, 9, 11)]          # every n <= 
 @pytest.mark.parametrize("n,partial", EXACT_CASES)
 def test_exact_data_recovered(n, partial):
     gamma = conductivity_profile("wave", n)
-    d = generate_dataset(gamma, n, partial=partial)
+    d = generate_dataset(gamma, n, partial_set=partial)
     rec = nn_fast(d)
     assert rel_err(rec.gamma, gamma) <= 1e-8, rec.info
     assert rec.info["stop"] == "converge"
@@ -183,7 +183,7 @@ def test_delta_option_and_stop_resolution():
 
 def test_dropped_samples_and_outputs():
     n = 3
-    d = generate_dataset(conductivity_profile("wave", n), n, partial="last3n")
+    d = generate_dataset(conductivity_profile("wave", n), n, partial_set="last3n")
     rec = reconstruct("nn_fast", d)
     assert rec.info["samples"] == 3 * n
     K = rec.arrays["kernel"]
@@ -195,7 +195,7 @@ def test_dropped_samples_and_outputs():
 
 def test_deterministic():
     n = 6
-    d = generate_dataset(conductivity_profile("wave", n), n, delta=1e-4, seed=2, partial="sigma0")
+    d = generate_dataset(conductivity_profile("wave", n), n, delta=1e-4, seed=2, partial_set="sigma0")
     a, b = nn_fast(d), nn_fast(d)
     np.testing.assert_array_equal(a.gamma, b.gamma)
     np.testing.assert_array_equal(a.arrays["history"], b.arrays["history"])
@@ -209,7 +209,7 @@ def test_solvers_agree_on_exact_data(solver, acceleration):
     n = 5
     gamma = conductivity_profile("wave", n)
     for partial in ("full", "sigma0"):
-        rec = nn_fast(generate_dataset(gamma, n, partial=partial), solver=solver,
+        rec = nn_fast(generate_dataset(gamma, n, partial_set=partial), solver=solver,
                       acceleration=acceleration)
         assert rel_err(rec.gamma, gamma) <= 1e-10
     with pytest.raises(ValueError, match="svd"):

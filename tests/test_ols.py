@@ -18,7 +18,7 @@ def rel_err(gamma, truth):
 @pytest.mark.parametrize("partial", ["full", "sigma0"])
 def test_jacobian_matches_finite_differences(partial):
     n, h = 3, 1e-6
-    d = generate_dataset(conductivity_profile("wave", n), n, delta=1e-2, seed=0, partial=partial)
+    d = generate_dataset(conductivity_profile("wave", n), n, delta=1e-2, seed=0, partial_set=partial)
     model = OLSModel(d)
     gamma = d.gamma_true * np.random.default_rng(1).uniform(0.8, 1.2, d.gamma_true.size)
     lat = Lattice(n)
@@ -41,7 +41,7 @@ def test_weights():
 
 def test_best_constant_start():
     n = 4
-    d = generate_dataset(np.full(Lattice(n).n_edges, 0.7), n, partial="sigma0")
+    d = generate_dataset(np.full(Lattice(n).n_edges, 0.7), n, partial_set="sigma0")
     assert OLSModel(d).best_constant() == pytest.approx(0.7, rel=1e-13)
     rec = ols(d)
     assert rec.info["accepted_steps"] <= 3        # already at rounding level
@@ -52,7 +52,7 @@ def test_best_constant_start():
 def test_exact_data_n6(partial):
     n = 6
     gamma = conductivity_profile("wave", n)
-    rec = ols(generate_dataset(gamma, n, partial=partial))
+    rec = ols(generate_dataset(gamma, n, partial_set=partial))
     assert rec.info["stop"] == "converge"
     assert rel_err(rec.gamma, gamma) <= 1e-8, rec.info
     assert rec.info["dtn_residual"] <= 1e-12
@@ -96,7 +96,7 @@ def test_options_and_registry():
 def test_deterministic():
     n = 6
     d = generate_dataset(conductivity_profile("random", n, seed=3), n, delta=1e-3, seed=1,
-                         partial="last3n")
+                         partial_set="last3n")
     a, b = ols(d), ols(d)
     np.testing.assert_array_equal(a.gamma, b.gamma)
     np.testing.assert_array_equal(a.arrays["history"], b.arrays["history"])

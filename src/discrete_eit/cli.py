@@ -80,12 +80,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     else:
         gamma = conductivity_profile(args.profile, lattice, args.profile_seed)
         profile = args.profile
-    dataset = generate_dataset(gamma, args.n, args.noise, args.seed, args.partial, args.symmetric_noise)
-    params = {"n": args.n, "profile": profile, "profile_seed": args.profile_seed, "delta": args.noise,
-              "seed": args.seed, "partial": args.partial, "symmetric_noise": args.symmetric_noise}
+    dataset = generate_dataset(gamma, args.n, args.delta, args.seed, args.partial_set, args.symmetric_noise)
+    params = {"n": args.n, "profile": profile, "profile_seed": args.profile_seed, "delta": args.delta,
+              "seed": args.seed, "partial_set": args.partial_set, "symmetric_noise": args.symmetric_noise}
     save_dataset(args.out, dataset, params, inputs, time.perf_counter() - start)
-    log.info("wrote %s (n=%d, delta=%g, seed=%d, partial=%s, %d measured entries)", args.out, args.n,
-             args.noise, args.seed, args.partial, int(dataset.mask.sum()))
+    log.info("wrote %s (n=%d, delta=%g, seed=%d, partial_set=%s, %d measured entries)", args.out, args.n,
+             args.delta, args.seed, args.partial_set, int(dataset.mask.sum()))
     return 0
 
 
@@ -176,8 +176,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 # ---- audit ---------------------------------------------------------------------------------
 def cmd_audit(args: argparse.Namespace) -> int:
     from discrete_eit.artifacts.audit import audit
+    from discrete_eit.experiment.tables import KEYS
 
-    return audit(args.path, args.root, args.row)
+    return audit(args.path, args.root, args.row, shown=(*KEYS, "rel_l2", "status"))
 
 
 # ---- parser --------------------------------------------------------------------------------
@@ -200,9 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--profile", default="wave", choices=sorted(PROFILES), help="conductivity profile")
     src.add_argument("--gamma", type=Path, help="user conductivity (.npy, 2n(n+1) values, MATH.md order)")
     g.add_argument("--profile-seed", type=_nonneg_int, default=0, help="seed of random profiles (default 0)")
-    g.add_argument("--noise", type=_nonneg_float, default=0.0, help="relative noise level δ (default 0)")
+    g.add_argument("--delta", "--noise", type=_nonneg_float, default=0.0,
+                   help="relative noise level δ (default 0; --noise is the old spelling)")
     g.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed (default 0)")
-    g.add_argument("--partial", default="full", choices=sorted(PARTIAL_SETS), help="partial-data set")
+    g.add_argument("--partial-set", "--partial", default="full", choices=sorted(PARTIAL_SETS),
+                   help="partial-data set (default full; --partial is the old spelling)")
     g.add_argument("--symmetric-noise", action="store_true", help="symmetrise ξ so Λ^δ stays symmetric")
     g.add_argument("--out", type=Path, required=True)
 

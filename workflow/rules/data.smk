@@ -20,5 +20,5 @@ rule generate:
         symmetric="--symmetric-noise" if config["symmetric_noise"] else "",
     shell:
         "discrete-eit generate --n {wildcards.n} --profile {wildcards.profile:q}"
-        " --profile-seed {params.profile_seed} --noise {wildcards.delta} --seed {wildcards.seed}"
-        " --partial {wildcards.partial_set:q} {params.symmetric} --out {output.npz:q} > {log:q} 2>&1"
+        " --profile-seed {params.profile_seed} --delta {wildcards.delta} --seed {wildcards.seed}"
+        " --partial-set {wildcards.partial_set:q} {params.symmetric} --out {output.npz:q} > {log:q} 2>&1"

@@ -14,7 +14,7 @@ for path in sm.input:
     d = load_dataset(path)
     exact = dtn_matrix(d.lattice, d.gamma_true)
     err = block_error(complete_dtn(d), exact, d.n)
-    rows.append({"profile": d.params.get("profile"), "n": d.n, "set": d.params.get("partial"),
+    rows.append({"profile": d.params.get("profile"), "n": d.n, "set": d.params.get("partial_set"),
                  "delta": float(d.params.get("delta")), "seed": int(d.params.get("seed")),
                  "block_error": err})
     log.info("%s: block error %.3g", path, err)

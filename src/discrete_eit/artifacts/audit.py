@@ -100,8 +100,12 @@ def _matches(value: str, wanted: str) -> bool:
         return value == wanted
 
 
-def audit_rows(path: str | Path, selectors: list[str], root: str | Path = ".", out=None) -> int:
-    """Verify the table ``path`` and the lineage of the rows matching every ``KEY=VALUE``."""
+def audit_rows(path: str | Path, selectors: list[str], root: str | Path = ".", out=None,
+               shown: tuple[str, ...] = ()) -> int:
+    """Verify the table ``path`` and the lineage of the rows matching every ``KEY=VALUE``.
+
+    ``shown``: the columns printed for each selected row (default: all but ``source``).
+    """
     import csv
 
     out = out or sys.stdout
@@ -125,8 +129,8 @@ def audit_rows(path: str | Path, selectors: list[str], root: str | Path = ".", o
           f"{_summary(record).strip()}", file=out)
     inputs, seen, count = record.get("inputs") or {}, set(), 1
     for row in rows:
-        shown = {k: v for k, v in row.items() if k in _ROW_KEYS or k in ("rel_l2", "status")}
-        print(f"   row  {' '.join(f'{k}={v}' for k, v in shown.items())}", file=out)
+        cells = {k: v for k, v in row.items() if (k in shown if shown else k != "source")}
+        print(f"   row  {' '.join(f'{k}={v}' for k, v in cells.items())}", file=out)
         source = row["source"]
         if not source:
             print("      └─ (no source: the method does not apply to this cell)", file=out)
@@ -137,13 +141,11 @@ def audit_rows(path: str | Path, selectors: list[str], root: str | Path = ".", o
     return count
 
 
-_ROW_KEYS = ("profile", "n", "set", "delta", "seed", "run", "method")
-
-
-def audit(path: str | Path, root: str | Path = ".", rows: list[str] | None = None) -> int:
+def audit(path: str | Path, root: str | Path = ".", rows: list[str] | None = None,
+          shown: tuple[str, ...] = ()) -> int:
     """CLI entry: print the lineage of ``path``; 0 if every hash verifies, 1 at the first mismatch."""
     try:
-        count = audit_rows(path, rows, root) if rows else audit_tree(path, root)
+        count = audit_rows(path, rows, root, shown=shown) if rows else audit_tree(path, root)
     except AuditError as exc:
         print(f"AUDIT FAILED: {exc}", file=sys.stderr)
         return 1

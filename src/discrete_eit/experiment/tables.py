@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from discrete_eit.problem.metrics import relative_l2_error
+
 KEYS = ["profile", "n", "set", "delta", "seed", "run", "method"]
 CELL_KEYS = [k for k in KEYS if k != "seed"]
 METRICS = ["rel_l2", "max_rel", "centre", "boundary", "dtn_residual"]
@@ -174,7 +176,7 @@ def training_row(cell: Mapping[str, Any], history: Mapping[str, np.ndarray]) -> 
 def block_error(completed: np.ndarray, exact: np.ndarray, n: int) -> float:
     """Relative Frobenius error of the leading n×n (N×N) block of a completed Λ."""
     a, b = completed[:n, :n], exact[:n, :n]
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+    return relative_l2_error(a, b)  # Frobenius norms of the blocks
 
 
 def completion_summary(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -305,7 +307,7 @@ def region_row(cell: Mapping[str, Any], lattice, gamma_hat: np.ndarray, gamma: n
         if not np.any(mask):
             return math.nan
         with np.errstate(invalid="ignore", over="ignore"):
-            return float(np.linalg.norm(gamma_hat[mask] - gamma[mask]) / np.linalg.norm(gamma[mask]))
+            return relative_l2_error(gamma_hat[mask], gamma[mask])
 
     for q, m in quadrant_masks(lattice).items():
         row[f"err_{q}"] = rel(m)

@@ -81,12 +81,12 @@ def validate_dataset(d: Dataset) -> None:
 
 
 def generate_dataset(gamma: np.ndarray, n: int, delta: float = 0.0, seed: int = 0,
-                     partial: str = "full", symmetric_noise: bool = False) -> Dataset:
+                     partial_set: str = "full", symmetric_noise: bool = False) -> Dataset:
     """Exact Λ(γ), relative noise of level δ with ``seed``, restricted to the named partial set."""
     lattice = Lattice(n)
     gamma = check_gamma(lattice, gamma)
-    mask = partial_mask(partial, lattice)
+    mask = partial_mask(partial_set, lattice)
     noisy = add_relative_noise(dtn_matrix(lattice, gamma), delta, seed, symmetric_noise)
     return Dataset(n=n, dtn=np.where(mask, noisy, np.nan), mask=mask, gamma_true=gamma,
-                   params={"delta": delta, "seed": seed, "partial": partial,
+                   params={"delta": delta, "seed": seed, "partial_set": partial_set,
                            "symmetric_noise": symmetric_noise})
