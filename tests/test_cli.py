@@ -27,7 +27,9 @@ def generate(tmp_path, capsys, name="d.npz", *extra):
 def test_generate_format_and_sidecar(tmp_path, capsys):
     path = generate(tmp_path, capsys, "d.npz", "--partial", "last3n")
     with np.load(path, allow_pickle=False) as z:
-        assert sorted(z.files) == ["dtn", "gamma_true", "mask", "n"]
+        assert sorted(z.files) == ["delta", "dtn", "gamma_true", "mask", "n", "partial_set", "profile",
+                                   "profile_seed", "seed", "symmetric_noise"]
+        assert float(z["delta"]) == 1e-3 and int(z["seed"]) == 7 and str(z["partial_set"]) == "last3n"
         assert z["dtn"].shape == (12, 12) and z["dtn"].dtype == np.float64
         assert z["mask"].dtype == bool and int(z["n"]) == 3 and z["gamma_true"].shape == (24,)
         assert np.isnan(z["dtn"][:, :3]).all()
@@ -37,6 +39,26 @@ def test_generate_format_and_sidecar(tmp_path, capsys):
                               "partial_set": "last3n", "symmetric_noise": False}
     assert side["packages"]["numpy"] == np.__version__ and "git_commit" in side["code_version"]
     assert side["wall_time_s"] >= 0
+
+
+def test_meaning_lives_in_the_file_not_the_sidecar(tmp_path, capsys):
+    """δ (and the rest) are read from the dataset file: editing or deleting the sidecar changes
+    no result."""
+    from discrete_eit.artifacts.formats import load_dataset
+
+    data = generate(tmp_path, capsys, "d.npz")
+    out_a, out_b = tmp_path / "a.npz", tmp_path / "b.npz"
+    assert run(["reconstruct", "--method", "ols", "--data", data, "--out", out_a], capsys)[0] == 0
+    side = tmp_path / "d.npz.json"
+    record = json.loads(side.read_text())
+    record["params"]["delta"] = 0.5
+    side.write_text(json.dumps(record))
+    assert load_dataset(data).delta == 1e-3
+    assert run(["reconstruct", "--method", "ols", "--data", data, "--out", out_b], capsys)[0] == 0
+    with np.load(out_a) as a, np.load(out_b) as b:
+        assert np.array_equal(a["gamma"], b["gamma"])
+    side.unlink()
+    assert load_dataset(data).delta == 1e-3 and load_dataset(data).partial_set == "full"
 
 
 def test_same_arguments_byte_identical(tmp_path, capsys):

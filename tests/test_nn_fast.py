@@ -175,7 +175,7 @@ def test_delta_option_and_stop_resolution():
         nn_fast(exact, stop="discrepancy")
     rec = nn_fast(exact, delta=1e-2)               # explicit δ overrides the dataset's 0
     assert rec.info["stop"] == "discrepancy" and rec.info["delta"] == 1e-2
-    exact.params = {}
+    exact.delta = None
     assert nn_fast(exact).info["stop"] == "converge"
     with pytest.raises(ValueError):
         nn_fast(exact, lam=0.0)

@@ -10,6 +10,7 @@ its sidecar, so a failed command leaves no output behind.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from discrete_eit.artifacts.formats import (
+    DATASET_FIELDS,
     load_dataset,
     load_dtn_matrix,
     load_gamma,
@@ -81,8 +83,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         gamma = conductivity_profile(args.profile, lattice, args.profile_seed)
         profile = args.profile
     dataset = generate_dataset(gamma, args.n, args.delta, args.seed, args.partial_set, args.symmetric_noise)
-    params = {"n": args.n, "profile": profile, "profile_seed": args.profile_seed, "delta": args.delta,
-              "seed": args.seed, "partial_set": args.partial_set, "symmetric_noise": args.symmetric_noise}
+    dataset = dataclasses.replace(dataset, profile=profile,
+                                  profile_seed=None if args.gamma is not None else args.profile_seed)
+    # The sidecar describes the file (its typed fields), it never adds to them.
+    params = {"n": args.n, **{k: getattr(dataset, k) for k in DATASET_FIELDS}}
     save_dataset(args.out, dataset, params, inputs, time.perf_counter() - start)
     log.info("wrote %s (n=%d, delta=%g, seed=%d, partial_set=%s, %d measured entries)", args.out, args.n,
              args.delta, args.seed, args.partial_set, int(dataset.mask.sum()))
@@ -135,7 +139,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     else:
         raise DataError(f"{args.data}: no gamma_true; pass --recon FILE.npz to linearise at a reconstruction")
     result = predicted_std(dataset.lattice, gamma, dataset.mask)
-    delta = float(dataset.params.get("delta", np.nan)) if args.delta is None else args.delta
+    delta = (np.nan if dataset.delta is None else dataset.delta) if args.delta is None else args.delta
     arrays = {"std_per_delta": result.std_per_delta, "std": delta * result.std_per_delta,
               "relative_std_per_delta": result.std_per_delta / gamma, "gamma_linearised": gamma,
               "rank": np.int64(result.rank), "n_params": np.int64(result.n_params),

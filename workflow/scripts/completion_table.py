@@ -14,8 +14,7 @@ for path in sm.input:
     d = load_dataset(path)
     exact = dtn_matrix(d.lattice, d.gamma_true)
     err = block_error(complete_dtn(d), exact, d.n)
-    rows.append({"profile": d.params.get("profile"), "n": d.n, "set": d.params.get("partial_set"),
-                 "delta": float(d.params.get("delta")), "seed": int(d.params.get("seed")),
+    rows.append({"profile": d.profile, "n": d.n, "set": d.partial_set, "delta": d.delta, "seed": d.seed,
                  "block_error": err})
     log.info("%s: block error %.3g", path, err)
 df = completion_summary(rows)

@@ -161,12 +161,36 @@ def verify_sidecar_hash(path: str | Path) -> None:
                         "the file was modified or truncated")
 
 
+# A dataset's meaning, stored as 0-d arrays in its file: name -> (numpy dtype kind, Python type).
+DATASET_FIELDS = {"profile": ("U", str), "profile_seed": ("i", int), "delta": ("f", float),
+                  "seed": ("i", int), "partial_set": ("U", str), "symmetric_noise": ("b", bool)}
+
+
 def save_dataset(path: str | Path, dataset: Dataset, params: dict[str, Any],
                  inputs: list[str | Path] = (), wall_time_s: float | None = None) -> dict[str, Any]:
+    """Write a dataset: its arrays and every known field of :data:`DATASET_FIELDS` go in the file."""
     arrays: dict[str, Any] = {"dtn": dataset.dtn, "mask": dataset.mask, "n": np.int64(dataset.n)}
     if dataset.gamma_true is not None:
         arrays["gamma_true"] = dataset.gamma_true
+    for name, (_, kind) in DATASET_FIELDS.items():
+        value = getattr(dataset, name)
+        if value is not None:
+            arrays[name] = np.array(kind(value))
     return write_artifact(path, arrays, "dataset", params, inputs, wall_time_s)
+
+
+def _dataset_fields(path: str | Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The typed fields stored in a dataset file (absent ones: None)."""
+    out: dict[str, Any] = {}
+    for name, (kind, cast) in DATASET_FIELDS.items():
+        if name not in arrays:
+            continue
+        value = arrays[name]
+        if value.shape != () or value.dtype.kind != kind:
+            raise DataError(f"{path}: '{name}' must be a {cast.__name__} scalar, got {value.dtype} "
+                            f"{value.shape}")
+        out[name] = cast(value.item())
+    return out
 
 
 def load_dataset(path: str | Path) -> Dataset:
@@ -175,12 +199,8 @@ def load_dataset(path: str | Path) -> Dataset:
     n = arrays["n"]
     if n.shape != () or not np.issubdtype(n.dtype, np.integer):
         raise DataError(f"{path}: 'n' must be an integer scalar, got {n.dtype} {n.shape}")
-    try:
-        params = read_sidecar(path).get("params", {})
-    except (FileNotFoundError, json.JSONDecodeError):
-        params = {}
     return Dataset(n=int(n), dtn=arrays["dtn"], mask=arrays["mask"], gamma_true=arrays.get("gamma_true"),
-                   source=str(path), params=params)
+                   source=str(path), **_dataset_fields(path, arrays))
 
 
 def _load_npy(path: Path) -> np.ndarray:

@@ -122,18 +122,16 @@ def lm_settings(dataset: Dataset, method: str, *, max_iterations: int, tol: floa
         stop = "discrepancy" if delta else "converge"
     elif stop == "discrepancy" and not delta:
         raise ValueError(f"{method}: stop=discrepancy needs a noise level delta > 0 (option --delta "
-                         "or the dataset's params['delta'])")
+                         "or the dataset's delta)")
     return LMSettings(max_iterations, tol, tau, delta, stop, solver, acceleration)
 
 
 def _noise_level(dataset: Dataset, delta: float | None) -> float | None:
-    """The explicit δ, else ``dataset.params['delta']``, else None; checked finite and >= 0."""
+    """The explicit δ, else the dataset's (a field of its file), else None; checked finite and >= 0."""
     def missing(x) -> bool:
         return x is None or (isinstance(x, (float, np.floating)) and np.isnan(x))
     if missing(delta):
-        # The only read of the untyped provenance dict: δ is not yet a field of the dataset file,
-        # it comes from the JSON sidecar the generator writes. Keep it here until it is.
-        delta = dataset.params.get("delta") if dataset.params else None
+        delta = dataset.delta
     if missing(delta):
         return None
     delta = float(delta)

@@ -229,7 +229,7 @@ def _complete(dtn: np.ndarray, mask: np.ndarray, n: int, structural_only: bool
 def _unpack(data, mask, n):
     if hasattr(data, "dtn") and hasattr(data, "mask"):
         dtn, mask, n = data.dtn, data.mask, data.n
-        name = getattr(data, "params", {}).get("partial_set") if hasattr(data, "params") else None
+        name = getattr(data, "partial_set", None)
         return np.asarray(dtn, dtype=np.float64), np.asarray(mask, dtype=bool), int(n), name
     dtn = np.asarray(data, dtype=np.float64)
     if dtn.ndim != 2 or dtn.shape[0] != dtn.shape[1] or dtn.shape[0] % 4:
@@ -257,7 +257,7 @@ def complete_dtn(data, mask: np.ndarray | None = None, n: int | None = None, *,
     n : int, optional
         Lattice size, checked against the shape.
     set_name : str, optional
-        Name of the partial set, used in error messages (taken from ``dataset.params['partial_set']``).
+        Name of the partial set, used in error messages (taken from ``dataset.partial_set``).
     return_info : bool
         Also return a dict ``{"completion": "none"|"rank-rule", "n_symmetry_filled",
         "n_rank_filled", "max_level"}``.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,6 +27,13 @@ class Dataset:
     mask : (4n, 4n) bool — True where measured; column j = experiment with Dirichlet data e_j.
     gamma_true : (2n(n+1),) float64 or None — the truth, when known.
     source : where the data came from (file name), used in error messages.
+    profile, profile_seed : the conductivity profile the truth was drawn from (None: unknown).
+    delta : relative noise level δ of Λ^δ (None: unknown, e.g. a measured matrix).
+    seed : noise seed; partial_set : name of the measured index set; symmetric_noise : whether ξ
+        was symmetrised (MATH.md §3). None where unknown.
+
+    These are typed fields stored in the dataset file itself (covered by its hash); nothing a
+    method computes may come from elsewhere (a provenance sidecar only describes the file).
     """
 
     n: int
@@ -34,7 +41,12 @@ class Dataset:
     mask: np.ndarray
     gamma_true: np.ndarray | None = None
     source: str = "<memory>"
-    params: dict = field(default_factory=dict)
+    profile: str | None = None
+    profile_seed: int | None = None
+    delta: float | None = None
+    seed: int | None = None
+    partial_set: str | None = None
+    symmetric_noise: bool | None = None
 
     def __post_init__(self) -> None:
         validate_dataset(self)
@@ -87,6 +99,5 @@ def generate_dataset(gamma: np.ndarray, n: int, delta: float = 0.0, seed: int = 
     gamma = check_gamma(lattice, gamma)
     mask = partial_mask(partial_set, lattice)
     noisy = add_relative_noise(dtn_matrix(lattice, gamma), delta, seed, symmetric_noise)
-    return Dataset(n=n, dtn=np.where(mask, noisy, np.nan), mask=mask, gamma_true=gamma,
-                   params={"delta": delta, "seed": seed, "partial_set": partial_set,
-                           "symmetric_noise": symmetric_noise})
+    return Dataset(n=n, dtn=np.where(mask, noisy, np.nan), mask=mask, gamma_true=gamma, delta=float(delta),
+                   seed=int(seed), partial_set=partial_set, symmetric_noise=bool(symmetric_noise))
