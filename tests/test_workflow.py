@@ -277,7 +277,7 @@ def test_a_new_method_is_one_module(tmp_path, monkeypatch):
                                                     "studies": {"sizes": sizes}}))
     monkeypatch.setenv("PYTHONPATH", str(src))
     target = "results/eval/const/wave/n3/full/d0_s0.json"
-    snakemake(wd, "--cores", "2", *QUICK, "plugin.yaml", target, timeout=600)
+    snakemake(wd, target, "--cores", "2", *QUICK, "plugin.yaml", timeout=600)
     metrics = json.loads((wd / target).read_text())
     assert 0 < metrics["relative_l2_error"] < 1
     meta = json.loads((wd / "results/recon/const/wave/n3/full/d0_s0.npz.json").read_text())

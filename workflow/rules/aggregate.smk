@@ -14,9 +14,9 @@ rule evaluate:
     output:
         paths.EVAL_PATTERN,
     log:
-        paths.log_path("evaluate", "{run}/" + paths.CELL),
+        paths.log_path("evaluate", "{run}", paths.CELL),
     benchmark:
-        paths.benchmark_path("evaluate", "{run}/" + paths.CELL)
+        paths.benchmark_path("evaluate", "{run}", paths.CELL)
     localrule: True
     conda:
         "../envs/discrete-eit.yaml"

@@ -27,26 +27,34 @@ rule figure_1:
         "../scripts/figure_1.py"
 
 
-rule figure:
-    input:
-        lambda wc: layout_inputs(LAYOUTS[wc.fig]),
-    output:
-        png=report(paths.FIGURE_DIR + "/{fig}.png", caption="../report/{fig}.rst", category="Figures"),
-        pdf=paths.FIGURE_DIR + "/{fig}.pdf",
-    log:
-        paths.log_path("figures", "{fig}"),
-    benchmark:
-        paths.benchmark_path("figures", "{fig}")
-    wildcard_constraints:
-        fig="|".join(LAYOUTS),
-    localrule: True
-    conda:
-        "../envs/discrete-eit.yaml"
-    threads: 1
-    resources:
-        runtime=5,
-        mem_mb=2000,
-    params:
-        layout=lambda wc: LAYOUTS[wc.fig],
-    script:
-        "../scripts/render_figure.py"
+# One rule per figure (figure_fig3a, …): each has its own report caption, which Snakemake takes from
+# a fixed path, not a wildcard.
+for _fig, _layout in LAYOUTS.items():
+
+    rule:
+        name:
+            f"figure_{_fig}"
+        input:
+            layout_inputs(_layout),
+        output:
+            png=report(
+                paths.figure_paths(_fig)[0],
+                caption=f"../report/{_fig}.rst",
+                category="Figures",
+            ),
+            pdf=paths.figure_paths(_fig)[1],
+        log:
+            paths.log_path("figures", _fig),
+        benchmark:
+            paths.benchmark_path("figures", _fig)
+        localrule: True
+        conda:
+            "../envs/discrete-eit.yaml"
+        threads: 1
+        resources:
+            runtime=5,
+            mem_mb=2000,
+        params:
+            layout=_layout,
+        script:
+            "../scripts/render_figure.py"

@@ -17,9 +17,9 @@ rule reconstruct:
         npz=paths.RECON_PATTERN,
         meta=paths.sidecar(paths.RECON_PATTERN),
     log:
-        paths.log_path("reconstruct", "{run}/" + paths.CELL),
+        paths.log_path("reconstruct", "{run}", paths.CELL),
     benchmark:
-        paths.benchmark_path("reconstruct", "{run}/" + paths.CELL)
+        paths.benchmark_path("reconstruct", "{run}", paths.CELL)
     wildcard_constraints:
         run=grid.runs_regex(grid.single_runs(config, METHODS)),
     conda:

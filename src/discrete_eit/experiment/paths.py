@@ -92,9 +92,11 @@ def figure_paths(name: str) -> tuple[str, str]:
     return f"{FIGURE_DIR}/{name}.png", f"{FIGURE_DIR}/{name}.pdf"
 
 
-def log_path(rule: str, name: str) -> str:
-    return f"{LOG_DIR}/{rule}/{name}.log"
+def log_path(rule: str, *name: str) -> str:
+    """A job's log: ``results/logs/RULE/NAME….log`` (name parts joined by ``/``)."""
+    return f"{LOG_DIR}/{rule}/{'/'.join(name)}.log"
 
 
-def benchmark_path(rule: str, name: str) -> str:
-    return f"{BENCHMARK_DIR}/{rule}/{name}.tsv"
+def benchmark_path(rule: str, *name: str) -> str:
+    """A job's Snakemake benchmark TSV: ``results/benchmarks/RULE/NAME….tsv``."""
+    return f"{BENCHMARK_DIR}/{rule}/{'/'.join(name)}.tsv"
