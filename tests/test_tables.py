@@ -1,4 +1,4 @@
-"""Unit tests of the result tables (discrete_eit.tables) and the claims check (discrete_eit.claims)."""
+"""Unit tests of the result tables (discrete_eit.experiment.tables) and the claims (.claims)."""
 
 from __future__ import annotations
 

@@ -68,6 +68,8 @@ rule file_batch_member:
     output:
         npz=paths.RECON_PATTERN,
         meta=paths.sidecar(paths.RECON_PATTERN),
+    log:
+        paths.log_path("file_batch_member", "{run}", paths.CELL),
     wildcard_constraints:
         run=grid.runs_regex(grid.batched_runs(config, METHODS)),
     localrule: True
@@ -75,3 +77,4 @@ rule file_batch_member:
         member=lambda wc: cell_of(wc).batch_member,
     run:
         copy_artifact(params.member, output.npz)
+        Path(log[0]).write_text(f"filed {params.member} as {output.npz}\n")

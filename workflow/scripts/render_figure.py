@@ -1,4 +1,4 @@
-"""Render one lattice figure from its layout (see discrete_eit.plotting)."""
+"""Render one lattice figure from its layout (see discrete_eit.experiment.figures)."""
 
 import numpy as np
 from _common import setup_logging
