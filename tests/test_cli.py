@@ -289,8 +289,26 @@ def test_cuda_request_without_cuda_is_a_clean_error(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_builtin_method_modules_register_every_method():
-    from discrete_eit.methods.registry import BUILTIN_MODULES, _method_modules, load_methods
+def test_every_builtin_module_registers_a_method():
+    from discrete_eit.methods.registry import BUILTIN_MODULES, load_methods
 
-    assert _method_modules()[: len(BUILTIN_MODULES)] == list(BUILTIN_MODULES)
-    assert sorted(load_methods()) == ["cm", "nn", "nn_fast", "ols"]
+    methods = load_methods()
+    assert sorted(methods) == ["cm", "nn", "nn_fast", "ols"]
+    for module in BUILTIN_MODULES:
+        assert any(m.func.__module__.startswith(module) for m in methods.values()), module
+
+
+def test_methods_of_other_packages_come_through_entry_points(tmp_path, monkeypatch):
+    import sys
+
+    from _workflow import install_plugin
+
+    from discrete_eit.methods.registry import METHODS, _method_modules, load_methods
+
+    monkeypatch.syspath_prepend(str(install_plugin(tmp_path)))
+    assert "constant_method" in _method_modules()
+    try:
+        assert "constant" in load_methods()
+    finally:
+        METHODS.pop("constant", None)
+        sys.modules.pop("constant_method", None)

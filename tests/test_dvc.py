@@ -52,7 +52,7 @@ def _fake_run(root):
     (root / "data/README.md").write_text("what data/ holds\n")       # documentation, not an output
 
 
-def test_config_hash_ignores_layout_and_comments(tmp_path):
+def test_effective_config_hash_ignores_key_order(tmp_path):
     a = tmp_path / "a.yaml"
     a.write_text("x: 1\ny: [1, 2]\n")
     ra = mf.config_record([a], {"x": 1, "y": [1, 2]})

@@ -106,7 +106,7 @@ def test_tables_and_layouts_read_only_files_the_grid_makes(quick_cfg):
     for entry in grid.table1_entries(quick_cfg, METHODS):
         assert {entry["sens"], *entry["recons"], *entry["datas"]} <= made
     assert set(grid.completion_datasets(quick_cfg)) <= made
-    assert all(c["recon"] in made for c in grid.loss_curves(quick_cfg, cells, METHODS))
+    assert all(c["recon"] in made for c in grid.loss_curve_cells(quick_cfg, cells, METHODS))
 
 
 def test_training_cells_are_the_networks(default_cfg):

@@ -1,7 +1,8 @@
 """Numerics unchanged by refactoring: arrays recorded on main before the package reorganisation.
 
 ``tests/data/golden_numerics.npz`` was written by ``python tests/test_golden_numerics.py --record``
-on commit 68760e2 (the flat package, before the layered redesign) with one BLAS thread
+at commit b311636 — the flat package of 68760e2, whose module paths this script then imported
+(``discrete_eit.methods``, ``discrete_eit.sensitivity``) — with one BLAS thread
 (``OPENBLAS_NUM_THREADS=1``, as in the test session: the ill-conditioned sigma0 solve is sensitive to
 the summation order of threaded BLAS). Every refactor since must
 reproduce these arrays to ≤ 1e-10 relative (they are in fact bit-identical unless an operation

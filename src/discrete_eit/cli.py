@@ -113,8 +113,6 @@ def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
     for src, out, rec in zip(sources, args.out, results, strict=True):
         gamma = np.asarray(rec.gamma, dtype=np.float64)
         arrays = {"gamma": gamma, **rec.arrays}
-        if "history" in arrays and method.history_columns:
-            arrays["history_columns"] = np.array(method.history_columns)  # the table names itself
         params = {"method": args.method, "options": options, "data": str(src)}
         write_artifact(out, arrays, "reconstruction", params, [src], wall / len(sources),
                        extra={"info": rec.info, "batch_size": len(sources)})

@@ -4,7 +4,7 @@
 ALL_TABLES = grid.table_files(config)
 TRAINING_CELLS = grid.training_cells(config, CELLS)
 TABLE1 = grid.table1_entries(config, METHODS)
-MC_TABLES = [p for p in ALL_TABLES if "sensitivity_mc" in p]
+MC_TABLES = paths.table_paths("sensitivity_mc")[:1] if config["monte_carlo"]["enabled"] else []
 
 
 rule evaluate:
@@ -65,7 +65,6 @@ rule error_table:
 rule training_table:
     input:
         recons=[c.recon for c in TRAINING_CELLS],
-        metas=[c.recon_meta for c in TRAINING_CELLS],
     output:
         csv=report(paths.table_paths("training")[0], caption="../report/training.rst", category="Tables"),
         md=paths.table_paths("training")[1],

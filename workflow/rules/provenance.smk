@@ -10,7 +10,7 @@
 from discrete_eit.artifacts.manifest import write_manifest
 from discrete_eit.experiment.dvc_outputs import write_dvc_outputs
 
-LOSS_CURVES = grid.loss_curves(config, CELLS, METHODS)
+LOSS_CURVES = grid.loss_curve_cells(config, CELLS, METHODS)
 # Config files in the order Snakemake merged them: the Snakefile's, then each --configfile.
 _OVERLAYS = [str(p) for p in workflow.overwrite_configfiles]
 CONFIG_FILES = [str(p) for p in workflow.configfiles if str(p) not in _OVERLAYS] + _OVERLAYS
@@ -45,10 +45,10 @@ rule dvc_metrics:
     output:
         metrics=paths.METRICS,
         metrics_meta=paths.sidecar(paths.METRICS),
-        error_vs_delta=f"{paths.PLOT_DIR}/error_vs_delta.csv",
-        error_vs_delta_meta=f"{paths.PLOT_DIR}/error_vs_delta.csv.json",
-        loss=f"{paths.PLOT_DIR}/loss_curves.csv",
-        loss_meta=f"{paths.PLOT_DIR}/loss_curves.csv.json",
+        error_vs_delta=paths.ERROR_VS_DELTA_PLOT,
+        error_vs_delta_meta=paths.sidecar(paths.ERROR_VS_DELTA_PLOT),
+        loss=paths.LOSS_CURVES_PLOT,
+        loss_meta=paths.sidecar(paths.LOSS_CURVES_PLOT),
     log:
         paths.log_path("provenance", "dvc_metrics"),
     benchmark:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from discrete_eit.problem.datasets import DataError, Dataset
+from discrete_eit.problem.datasets import METADATA_FIELDS, DataError, Dataset
 
 from .sidecar import build_sidecar, read_sidecar, sha256_bytes, sha256_file, sidecar_path, to_json
 
@@ -161,9 +161,9 @@ def verify_sidecar_hash(path: str | Path) -> None:
                         "the file was modified or truncated")
 
 
-# A dataset's meaning, stored as 0-d arrays in its file: name -> (numpy dtype kind, Python type).
-DATASET_FIELDS = {"profile": ("U", str), "profile_seed": ("i", int), "delta": ("f", float),
-                  "seed": ("i", int), "partial_set": ("U", str), "symmetric_noise": ("b", bool)}
+# A dataset's meaning (problem.datasets.METADATA_FIELDS) is stored as 0-d arrays of these dtype kinds.
+_KIND = {str: "U", int: "i", float: "f", bool: "b"}
+DATASET_FIELDS = {name: (_KIND[kind], kind) for name, kind in METADATA_FIELDS.items()}
 
 
 def save_dataset(path: str | Path, dataset: Dataset, params: dict[str, Any],

@@ -50,8 +50,8 @@ def canonical_sha256(obj: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def config_record(config_files: Sequence[str | Path],
-                  effective_config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def config_record(config_files: Sequence[str | Path], effective_config: Mapping[str, Any] | None = None,
+                  root: str | Path = ".") -> dict[str, Any]:
     """The ``config`` entry: files in merge order, the effective config and its canonical hash.
 
     The files are hashed as bytes; merging them is the workflow engine's job, so ``effective`` and
@@ -59,9 +59,10 @@ def config_record(config_files: Sequence[str | Path],
     """
     files = []
     for path in dict.fromkeys(str(p) for p in config_files):  # keep order, drop repeats
-        if not Path(path).is_file():
+        full = Path(root) / path
+        if not full.is_file():
             raise ManifestError(f"{path}: config file not found")
-        files.append({"path": path, "sha256": sha256_file(path)})
+        files.append({"path": path, "sha256": sha256_file(full)})
     if effective_config is None:
         return {"files": files, "effective": None, "sha256": None}
     effective = json.loads(json.dumps(dict(effective_config), default=str))  # plain JSON types only
@@ -188,13 +189,7 @@ def build_manifest(out: str | Path, config_files: Sequence[str | Path], roots: S
     hashes = hash_files(outputs, root)
     first, last = run_span(outputs, root)
     now = datetime.now(UTC)
-    config_files = [_relative_to(c, root) for c in config_files]
-    cwd = os.getcwd()
-    try:
-        os.chdir(root)
-        config = config_record(config_files, effective_config)
-    finally:
-        os.chdir(cwd)
+    config = config_record([_relative_to(c, root) for c in config_files], effective_config, root)
     return {
         "schema": SCHEMA,
         "config": config,

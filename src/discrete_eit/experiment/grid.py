@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, NamedTuple
 
 from discrete_eit.methods.registry import Method
@@ -84,7 +85,6 @@ def seeds_for(delta: float, study: Mapping[str, Any]) -> list[int]:
 def expand_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> tuple[list[Cell], list[Cell]]:
     """All cells of all studies, deduplicated: ``(cells, not_applicable)``."""
     seen, cells, skipped = set(), [], []
-    applies: dict[tuple[str, str, int], bool] = {}
     for key, st in studies(cfg):
         name = key.split(".", 1)[1]
         for profile in st["profiles"]:
@@ -98,19 +98,22 @@ def expand_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> tuple
                                     continue
                                 seen.add(ident)
                                 method = cfg["runs"][run]["method"]
-                                if (method, pset, n) not in applies:
-                                    mask = partial_mask(pset, Lattice(n))
-                                    applies[method, pset, n] = methods[method].applies_to(mask)
-                                ok = applies[method, pset, n]
+                                ok = _applies(methods[method], pset, n)
                                 c = Cell(name, run, method, profile, n, pset, float(delta), seed)
                                 (cells if ok else skipped).append(c)
     return cells, skipped
 
 
+@cache
+def _applies(method: Method, partial_set: str, n: int) -> bool:
+    # cached: CM's completability check is a path search, asked once per figure panel and cell
+    return method.applies_to(partial_mask(partial_set, Lattice(n)))
+
+
 def method_applies(cfg: Mapping[str, Any], methods: Mapping[str, Method], run: str, partial_set: str,
                    n: int) -> bool:
     """Whether run ``run`` can reconstruct from data on ``partial_set`` at size n."""
-    return methods[cfg["runs"][run]["method"]].applies_to(partial_mask(partial_set, Lattice(n)))
+    return _applies(methods[cfg["runs"][run]["method"]], partial_set, n)
 
 
 def batched_runs(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> list[str]:
@@ -173,7 +176,7 @@ def table1_entries(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> lis
             for pset in st["sets"] for run in st["runs"] if method_applies(cfg, methods, run, pset, wn)]
 
 
-def loss_curves(cfg: Mapping[str, Any], cells: list[Cell], methods: Mapping[str, Method]) -> list[dict]:
+def loss_curve_cells(cfg: Mapping[str, Any], cells: list[Cell], methods: Mapping[str, Method]) -> list[dict]:
     """Training-loss curves for ``dvc plots``: full-data cells of methods with a history, at the
     figures' profile and noise seed (exact data: seed 0)."""
     fig = cfg["figures"]

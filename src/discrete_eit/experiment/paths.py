@@ -28,6 +28,8 @@ CLAIMS = "results/claims.md"
 MANIFEST = "results/provenance.json"
 METRICS = "results/metrics.json"
 PLOT_DIR = "results/plots"
+ERROR_VS_DELTA_PLOT = f"{PLOT_DIR}/error_vs_delta.csv"
+LOSS_CURVES_PLOT = f"{PLOT_DIR}/loss_curves.csv"
 OUTPUT_ROOTS = ("data", "results")
 """Directories whose files the run manifest hashes."""
 DIAGNOSTIC_DIRS = (LOG_DIR, BENCHMARK_DIR)

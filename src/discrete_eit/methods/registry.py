@@ -74,7 +74,8 @@ class Reconstruction:
     gamma : (2n(n+1),) float64, reconstructed conductivities (MATH.md edge order).
     arrays : further method-specific arrays saved in the output ``.npz``. ``history``, when present,
         is a (T, c) float64 array whose columns the method declares in ``history_columns`` of
-        :func:`register_method` (e.g. ``iteration, loss, …, gamma_error``).
+        :func:`register_method` (e.g. ``iteration, loss, …, gamma_error``); :func:`reconstruct_many`
+        adds them as the array ``history_columns``.
     info : JSON-serialisable scalars saved in the sidecar: at least ``stop_reason`` for iterative
         methods, ``iterations`` when it has a meaning.
     """
@@ -171,5 +172,10 @@ def reconstruct_many(name: str, datasets: list[Dataset], **options) -> list[Reco
         ns = {d.n for d in datasets}
         if len(ns) > 1:
             raise ValueError(f"method {name!r} batches datasets of one lattice size, got n = {sorted(ns)}")
-        return list(method.func(list(datasets), **resolved))
-    return [method.func(d, **resolved) for d in datasets]
+        results = list(method.func(list(datasets), **resolved))
+    else:
+        results = [method.func(d, **resolved) for d in datasets]
+    for rec in results:  # a saved history names its columns itself
+        if "history" in rec.arrays and method.history_columns:
+            rec.arrays.setdefault("history_columns", np.array(method.history_columns))
+    return results

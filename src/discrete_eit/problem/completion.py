@@ -249,7 +249,7 @@ def complete_dtn(data, mask: np.ndarray | None = None, n: int | None = None, *,
 
     Parameters
     ----------
-    data : :class:`~discrete_eit.datasets.Dataset` or (4n, 4n) float array
+    data : :class:`~discrete_eit.problem.datasets.Dataset` or (4n, 4n) float array
         Measured Λ^δ; unmeasured entries are ignored (NaN in a Dataset). Rows and columns in
         the boundary order of MATH.md §1; column j is the experiment with Dirichlet data e_j.
     mask : (4n, 4n) bool, optional

@@ -61,6 +61,11 @@ class Dataset:
         return np.where(self.mask, self.dtn, 0.0)
 
 
+METADATA_FIELDS = {"profile": str, "profile_seed": int, "delta": float, "seed": int, "partial_set": str,
+                   "symmetric_noise": bool}
+"""The fields of :class:`Dataset` that say what the data are, with their types (stored in the file)."""
+
+
 def validate_dataset(d: Dataset) -> None:
     """Raise :class:`DataError` naming ``d.source`` unless shapes and values are consistent."""
     src = d.source
