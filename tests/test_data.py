@@ -105,3 +105,23 @@ def test_generate_dataset_masks_and_validation(random_gamma):
         Dataset(3, np.zeros((12, 12)), d.mask, source="x")
     with pytest.raises(DataError, match="n must be an integer >= 1"):
         Dataset(0, np.zeros((0, 0)), np.zeros((0, 0), bool), source="x")
+
+
+@pytest.mark.parametrize("n", [2, 5, 6, 10])
+def test_wave_is_the_authors_profile(n):
+    """``wave`` = the authors' formula, element by element (1-based row p, column q; the vertical
+    coefficients (4/11, 2/11) are those of their transposed array, not our former (2/11, 4/11))."""
+    from discrete_eit import conductivity_profile
+
+    lattice = Lattice(n)
+    gh, gv = lattice.split(conductivity_profile("wave", n))
+    for p in range(1, n + 1):
+        for q in range(1, n + 2):
+            assert gh[p - 1, q - 1] == pytest.approx((np.sin(0.4 * p + 0.2 * q) ** 2 + 0.5) / 1.5, abs=1e-15)
+    for p in range(1, n + 2):
+        for q in range(1, n + 1):
+            expected = (np.sin(4 * p / 11 + 2 * q / 11) ** 2 + 0.5) / 1.5
+            assert gv[p - 1, q - 1] == pytest.approx(expected, abs=1e-15)
+    if n == 5:  # the former profile differed by up to 0.42 here
+        old = (np.sin(2 * np.arange(1, 7)[:, None] / 11 + 4 * np.arange(1, 6)[None] / 11) ** 2 + 0.5) / 1.5
+        assert np.abs(gv - old).max() > 0.4

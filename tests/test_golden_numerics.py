@@ -1,10 +1,11 @@
 """Numerics unchanged by refactoring: arrays recorded on main before the package reorganisation.
 
-``tests/data/golden_numerics.npz`` was written by ``python tests/test_golden_numerics.py --record``
-at commit b311636 — the flat package of 68760e2, whose module paths this script then imported
-(``discrete_eit.methods``, ``discrete_eit.sensitivity``) — with one BLAS thread
-(``OPENBLAS_NUM_THREADS=1``, as in the test session: the ill-conditioned sigma0 solve is sensitive to
-the summation order of threaded BLAS). Every refactor since must
+``tests/data/golden_numerics.npz`` was first written by ``python tests/test_golden_numerics.py
+--record`` at b311636, on the flat package, before the reorganisation (the new tree reproduced it
+bit for bit), and re-recorded once on 2026-12-01 when ``wave`` became the authors' profile (issue 13:
+every wave-based array changed by design; the random-profile arrays were unchanged). Recorded
+with one BLAS thread (``OPENBLAS_NUM_THREADS=1``, as in the test session: the ill-conditioned sigma0
+solve is sensitive to summation order of threaded BLAS). Every refactor since must
 reproduce these arrays to ≤ 1e-10 relative (they are in fact bit-identical unless an operation
 order changed). Cells: datasets (exact and noisy, full and partial), Curtis–Morrow two- and
 one-sided (full, and last3n via completion), nn_fast, ols, the paper's network (a short Adam

@@ -31,15 +31,18 @@ def conductivity_profile(name: str, n: int | Lattice, seed: int = 0) -> np.ndarr
 
 @register_profile("wave")
 def wave(lattice: Lattice, seed: int = 0) -> np.ndarray:
-    """Default smooth profile with values in [1/3, 1], indexed by the right/bottom node of each edge.
+    """The paper's profile (5.1) as the authors' code builds it; values in [1/3, 1].
 
-    ``gh[p−1,q−1] = (sin²(0.4p + 0.2q) + 0.5)/1.5``, ``gv[p−1,q−1] = (sin²(2p/11 + 4q/11) + 0.5)/1.5``.
+    ``gh[p−1,q−1] = (sin²(0.4p + 0.2q) + 0.5)/1.5`` (p = 1..n, q = 1..n+1) and
+    ``gv[p−1,q−1] = (sin²(4p/11 + 2q/11) + 0.5)/1.5`` (p = 1..n+1, q = 1..n), p the row and q the
+    column of the right (horizontal edge) or bottom (vertical edge) node. The authors' vertical array
+    is built transposed, hence (4/11, 2/11) in row/column order (docs/MATH.md §3).
     """
     n = lattice.n
     p, q = np.meshgrid(np.arange(1, n + 1), np.arange(1, n + 2), indexing="ij")
     gh = (np.sin(0.4 * p + 0.2 * q) ** 2 + 0.5) / 1.5
     p, q = np.meshgrid(np.arange(1, n + 2), np.arange(1, n + 1), indexing="ij")
-    gv = (np.sin(2 * p / 11 + 4 * q / 11) ** 2 + 0.5) / 1.5
+    gv = (np.sin(4 * p / 11 + 2 * q / 11) ** 2 + 0.5) / 1.5
     return lattice.join(gh, gv)
 
 
