@@ -126,7 +126,7 @@ def test_wave_profile_range_and_formula():
     assert g.min() >= 1 / 3 - 1e-15 and g.max() <= 1 + 1e-15
     gh, gv = L.split(g)
     assert gh[1, 2] == pytest.approx((np.sin(0.4 * 2 + 0.2 * 3) ** 2 + 0.5) / 1.5)
-    assert gv[4, 0] == pytest.approx((np.sin(2 * 5 / 11 + 4 * 1 / 11) ** 2 + 0.5) / 1.5)
+    assert gv[4, 0] == pytest.approx((np.sin(4 * 5 / 11 + 2 * 1 / 11) ** 2 + 0.5) / 1.5)
 
 
 def test_bad_gamma_rejected():
