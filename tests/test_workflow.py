@@ -231,6 +231,31 @@ def test_kill_and_rerun_gives_identical_tables(quick_run, tmp_path):
                                       obj=name)
 
 
+def _planned(text: str) -> dict[str, int]:
+    """Jobs per rule of a dry run (Snakemake's job-stats table), {} when nothing is to be done."""
+    rows = re.findall(r"^(\w+)\s+(\d+)$", text, flags=re.M)
+    return {rule: int(count) for rule, count in rows if rule != "total"}
+
+
+def _code_change_reruns_exactly_its_jobs(wd: Path, module: Path, target: str) -> None:
+    """A comment/docstring-only edit of a method's module plans nothing; a real edit plans exactly
+    the jobs that run it (and their consumers), and audit calls their old outputs stale."""
+    recon = target.replace("results/eval/", "results/recon/").replace(".json", ".npz")
+    source = module.read_text()
+    module.write_text(source.replace('"""γ = c·1', '# a comment\n    """γ = c·1, fitted').replace(
+        "import numpy as np", "import numpy as np  # arrays"))
+    assert _planned(snakemake(wd, "-n", target, *QUICK, "plugin.yaml", timeout=300)) == {}
+    module.write_text(source.replace("scale * c", "c * scale"))  # same numbers, different code
+    assert _planned(snakemake(wd, "-n", target, *QUICK, "plugin.yaml", timeout=300)) == {
+        "reconstruct": 1, "evaluate": 1}
+    audit = subprocess.run(["discrete-eit", "audit", recon], cwd=wd, capture_output=True, text=True)
+    assert audit.returncode == 3, audit.stdout + audit.stderr
+    assert f"AUDIT STALE: {recon}: code changed since it was made" in audit.stderr
+    snakemake(wd, target, "--cores", "2", *QUICK, "plugin.yaml", timeout=600)
+    audit = subprocess.run(["discrete-eit", "audit", target], cwd=wd, capture_output=True, text=True)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
 def test_report_has_every_figure_and_table(quick_run, tmp_path):
     html = tmp_path / "report.html"
     text = snakemake(quick_run, *QUICK, "--report", str(html), timeout=600)
@@ -254,6 +279,7 @@ def test_a_new_method_is_one_module(tmp_path, monkeypatch):
     assert 0 < metrics["relative_l2_error"] < 1
     meta = json.loads((wd / "results/recon/const/wave/n3/full/d0_s0.npz.json").read_text())
     assert meta["params"]["method"] == "constant" and meta["info"]["constant"] > 0
+    _code_change_reruns_exactly_its_jobs(wd, tmp_path / "plugins" / "constant_method.py", target)
     # without the plugin on the path the same overlay is refused before any job, naming the key
     monkeypatch.delenv("PYTHONPATH")
     rc, text = snakemake(wd, "-n", *QUICK, "plugin.yaml", check=False, timeout=300)

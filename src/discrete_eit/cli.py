@@ -29,7 +29,7 @@ from discrete_eit.artifacts.formats import (
     write_artifact,
     write_bytes_artifact,
 )
-from discrete_eit.artifacts.sidecar import to_json
+from discrete_eit.artifacts.sidecar import recording_code, to_json
 from discrete_eit.methods.registry import OptionError, load_methods, reconstruct_many
 from discrete_eit.problem.datasets import DataError, generate_dataset
 from discrete_eit.problem.forward import check_gamma
@@ -302,25 +302,42 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_code(args: argparse.Namespace) -> dict | None:
+    """Fingerprint of the code a computing command runs (recorded in the sidecars it writes)."""
+    from discrete_eit.artifacts.fingerprint import COMMAND_ROOTS, command_fingerprint
+
+    if args.command not in COMMAND_ROOTS:
+        return None
+    module = load_methods()[args.method].module if args.command == "reconstruct" else None
+    return command_fingerprint(args.command, module)
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.command == "generate":
+        return cmd_generate(args)
+    if args.command == "reconstruct":
+        opts = {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_")}
+        return cmd_reconstruct(args, opts)
+    if args.command == "sensitivity":
+        return cmd_sensitivity(args)
+    if args.command == "evaluate":
+        return cmd_evaluate(args)
+    if args.command == "audit":
+        return cmd_audit(args)
+    if args.command == "manifest":
+        return cmd_manifest(args)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)
     try:
-        if args.command == "generate":
-            return cmd_generate(args)
-        if args.command == "reconstruct":
-            opts = {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_")}
-            return cmd_reconstruct(args, opts)
-        if args.command == "sensitivity":
-            return cmd_sensitivity(args)
-        if args.command == "evaluate":
-            return cmd_evaluate(args)
-        if args.command == "audit":
-            return cmd_audit(args)
-        if args.command == "manifest":
-            return cmd_manifest(args)
+        with recording_code(_command_code(args)):
+            return _dispatch(parser, args)
     except (DataError, ValueError, OSError) as exc:
         print(f"discrete-eit: error: {exc}", file=sys.stderr)
         return 1
@@ -333,8 +350,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"discrete-eit: error: {type(exc).__name__}: {exc} (rerun with --log-level DEBUG for the "
               "traceback)", file=sys.stderr)
         return 1
-    parser.error(f"unknown command {args.command}")
-    return 2
 
 
 if __name__ == "__main__":

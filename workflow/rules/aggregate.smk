@@ -24,6 +24,8 @@ rule evaluate:
     resources:
         runtime=5,
         mem_mb=1000,
+    params:
+        code=fingerprints.command_code("evaluate"),
     shell:
         "discrete-eit evaluate --data {input.data:q} --recon {input.recon:q} --out {output:q}"
         " > /dev/null 2> {log:q}"
@@ -56,6 +58,7 @@ rule error_table:
         runtime=5,
         mem_mb=2000,
     params:
+        code=fingerprints.script_code("error_table"),
         cells=[c.row() for c in CELLS],
         not_applicable=[c.row() for c in NOT_APPLICABLE],
     script:
@@ -80,6 +83,7 @@ rule training_table:
         runtime=5,
         mem_mb=2000,
     params:
+        code=fingerprints.script_code("training_table"),
         cells=[c.row() for c in TRAINING_CELLS],
     script:
         "../scripts/training_table.py"
@@ -104,6 +108,7 @@ rule region_table:
         runtime=5,
         mem_mb=2000,
     params:
+        code=fingerprints.script_code("region_table"),
         cells=[c.row() for c in CELLS],
         fixed_edges=FIXED_EDGES,
     script:
@@ -127,6 +132,8 @@ rule completion_table:
     resources:
         runtime=5,
         mem_mb=2000,
+    params:
+        code=fingerprints.script_code("completion_table"),
     script:
         "../scripts/completion_table.py"
 
@@ -151,6 +158,7 @@ rule sensitivity_table:
         runtime=5,
         mem_mb=1000,
     params:
+        code=fingerprints.script_code("sensitivity_table"),
         targets=[list(t) for t in SENS_TARGETS],
     script:
         "../scripts/sensitivity_table.py"
@@ -174,6 +182,7 @@ rule table1:
         runtime=5,
         mem_mb=1000,
     params:
+        code=fingerprints.script_code("table1"),
         entries=TABLE1,
         delta=config["figures"]["small_delta"],
     script:
@@ -199,6 +208,7 @@ rule sensitivity_mc:
         runtime=30,
         mem_mb=2000,
     params:
+        code=fingerprints.script_code("sensitivity_mc"),
         mc=config["monte_carlo"],
         profile_seed=config["profile_seed"],
     script:
@@ -229,6 +239,7 @@ rule claims:
         runtime=5,
         mem_mb=1000,
     params:
+        code=fingerprints.script_code("claims"),
         figures=config["figures"],
         fixed_edges=FIXED_EDGES,
     script:

@@ -12,7 +12,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from discrete_eit.artifacts.formats import copy_artifact
-from discrete_eit.experiment import grid, paths
+from discrete_eit.experiment import fingerprints, grid, paths
 from discrete_eit.experiment.config import ConfigError, check_config, fixed_edges, schema_error_message
 from discrete_eit.experiment.figures import layout_inputs
 from discrete_eit.experiment.layouts import figure_layouts

@@ -16,6 +16,7 @@ rule generate:
         runtime=5,
         mem_mb=1000,
     params:
+        code=fingerprints.command_code("generate"),
         profile_seed=config["profile_seed"],
         symmetric="--symmetric-noise" if config["symmetric_noise"] else "",
     shell:

@@ -21,6 +21,7 @@ rule figure_1:
         runtime=5,
         mem_mb=1000,
     params:
+        code=fingerprints.script_code("figure_1"),
         n=config["figures"]["fig1_n"],
         pattern="sigma0",
     script:
@@ -55,6 +56,7 @@ for _fig, _layout in LAYOUTS.items():
             runtime=5,
             mem_mb=2000,
         params:
+            code=fingerprints.script_code("render_figure"),
             layout=_layout,
         script:
             "../scripts/render_figure.py"

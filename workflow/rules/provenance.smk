@@ -8,6 +8,7 @@
 # generate jobs that the default target needs.
 
 from discrete_eit.artifacts.manifest import write_manifest
+from discrete_eit.artifacts.sidecar import recording_code
 from discrete_eit.experiment.dvc_outputs import write_dvc_outputs
 
 LOSS_CURVES = grid.loss_curve_cells(config, CELLS, METHODS)
@@ -59,16 +60,18 @@ rule dvc_metrics:
         runtime=5,
         mem_mb=1000,
     params:
+        code=fingerprints.module_code("discrete_eit.experiment.dvc_outputs"),
         curves=LOSS_CURVES,
     run:
-        write_dvc_outputs(
-            input.errors,
-            params.curves,
-            output.metrics,
-            output.error_vs_delta,
-            output.loss,
-            log=log[0],
-        )
+        with recording_code(params.code):
+            write_dvc_outputs(
+                input.errors,
+                params.curves,
+                output.metrics,
+                output.error_vs_delta,
+                output.loss,
+                log=log[0],
+            )
 
 
 rule provenance_manifest:

@@ -29,6 +29,7 @@ rule reconstruct:
         runtime=30,
         mem_mb=2000,
     params:
+        code=lambda wc: fingerprints.command_code("reconstruct", METHODS[run_method(wc)]),
         method=run_method,
         options=run_options,
     shell:
@@ -54,6 +55,7 @@ rule reconstruct_batch:
         runtime=60,
         mem_mb=2000,
     params:
+        code=lambda wc: fingerprints.command_code("reconstruct", METHODS[run_method(wc)]),
         method=run_method,
         options=run_options,
         outs=lambda wc: [c.batch_member for c in BATCHES[wc.run, wc.batch]],
@@ -74,6 +76,7 @@ rule file_batch_member:
         run=grid.runs_regex(grid.batched_runs(config, METHODS)),
     localrule: True
     params:
+        code=fingerprints.module_code("discrete_eit.artifacts.formats")["sha256"],
         member=lambda wc: cell_of(wc).batch_member,
     run:
         copy_artifact(params.member, output.npz)

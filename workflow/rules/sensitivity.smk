@@ -20,6 +20,8 @@ rule sensitivity:
     resources:
         runtime=10,
         mem_mb=2000,
+    params:
+        code=fingerprints.command_code("sensitivity"),
     shell:
         "OMP_NUM_THREADS={threads} discrete-eit sensitivity --data {input.data:q} --delta 1"
         " --out {output.npz:q} > {log:q} 2>&1"

@@ -1,13 +1,13 @@
 """results/claims.md: every paper claim, the numbers that test it, PASS / FAIL (from the tables)."""
 
 import pandas as pd
-from _common import setup_logging
+from _common import setup_job
 
 from discrete_eit.artifacts.formats import write_bytes_artifact
 from discrete_eit.experiment.claims import evaluate_claims, render_claims
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-log = setup_logging(sm)
+log = setup_job(sm)
 tables = {}
 for name, paths in sm.input.items():
     paths = [paths] if isinstance(paths, str) else list(paths)

@@ -1,6 +1,6 @@
 """Completion error of the leading n×n (N×N) block from last3n data vs δ (Fig 9)."""
 
-from _common import setup_logging
+from _common import setup_job
 
 from discrete_eit.artifacts.formats import load_dataset
 from discrete_eit.experiment.tables import block_error, completion_summary, write_table
@@ -8,7 +8,7 @@ from discrete_eit.problem.completion import complete_dtn
 from discrete_eit.problem.forward import dtn_matrix
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-log = setup_logging(sm)
+log = setup_job(sm)
 rows = []
 for path in sm.input:
     d = load_dataset(path)

@@ -1,6 +1,6 @@
 """Error table (Table E), per-cell summary over seeds, speed table."""
 
-from _common import read_json, setup_logging
+from _common import read_json, setup_job
 
 from discrete_eit.experiment.tables import (
     build_error_table,
@@ -11,7 +11,7 @@ from discrete_eit.experiment.tables import (
 )
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-log = setup_logging(sm)
+log = setup_job(sm)
 rows = []
 for cell, ev, meta in zip(sm.params.cells, sm.input.evals, sm.input.metas, strict=True):
     rows.append(error_row(cell, read_json(ev), read_json(meta), source=ev))

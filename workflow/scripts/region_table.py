@@ -1,13 +1,13 @@
 """Regional errors (quadrants, fixed edge and its neighbours, centre) of every reconstruction."""
 
 import pandas as pd
-from _common import setup_logging
+from _common import setup_job
 
 from discrete_eit.artifacts.formats import load_dataset, load_result
 from discrete_eit.experiment.tables import region_row, write_table
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-log = setup_logging(sm)
+log = setup_job(sm)
 fixed = list(sm.params.fixed_edges)
 rows = []
 for cell, rp, dp in zip(sm.params.cells, sm.input.recons, sm.input.datas, strict=True):

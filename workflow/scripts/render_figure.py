@@ -1,13 +1,13 @@
 """Render one lattice figure from its layout (see discrete_eit.experiment.figures)."""
 
 import numpy as np
-from _common import setup_logging
+from _common import setup_job
 
 from discrete_eit.artifacts.formats import load_history, load_npz
 from discrete_eit.experiment.figures import render_layout, save_figure
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-log = setup_logging(sm)
+log = setup_job(sm)
 
 
 def load(path):

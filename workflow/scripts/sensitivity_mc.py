@@ -2,7 +2,7 @@
 
 import numpy as np
 import pandas as pd
-from _common import setup_logging
+from _common import setup_job
 
 from discrete_eit.experiment.tables import mc_row, write_table
 from discrete_eit.methods.registry import reconstruct
@@ -13,7 +13,7 @@ from discrete_eit.problem.profiles import conductivity_profile
 from discrete_eit.problem.sensitivity import predicted_std
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-log = setup_logging(sm)
+log = setup_job(sm)
 mc = dict(sm.params.mc)
 n, delta, draws = int(mc["n"]), float(mc["delta"]), int(mc["draws"])
 lattice = Lattice(n)

@@ -1,12 +1,12 @@
 """Predicted error per unit δ (linearised, MATH.md §7) for every (profile, n, set) computed."""
 
 import pandas as pd
-from _common import read_json, setup_logging
+from _common import read_json, setup_job
 
 from discrete_eit.experiment.tables import sensitivity_row, write_table
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-log = setup_logging(sm)
+log = setup_job(sm)
 rows = [sensitivity_row(p, n, s, read_json(path + ".json")["info"])
         for (p, n, s), path in zip(sm.params.targets, sm.input, strict=True)]
 df = pd.DataFrame(rows).sort_values(["profile", "set", "n"], kind="stable")

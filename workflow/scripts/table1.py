@@ -2,13 +2,13 @@
 
 import numpy as np
 import pandas as pd
-from _common import setup_logging
+from _common import setup_job
 
 from discrete_eit.artifacts.formats import load_dataset, load_result
 from discrete_eit.experiment.tables import table1_row, write_table
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-log = setup_logging(sm)
+log = setup_job(sm)
 delta = float(sm.params.delta)
 rows = []
 for entry in sm.params.entries:

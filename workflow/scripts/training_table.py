@@ -1,13 +1,13 @@
 """Loss-curve summary of every NN training run (claims of Figs 3, 7)."""
 
 import pandas as pd
-from _common import setup_logging
+from _common import setup_job
 
 from discrete_eit.artifacts.formats import load_history
 from discrete_eit.experiment.tables import TRAINING_COLUMNS, training_row, write_table
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-log = setup_logging(sm)
+log = setup_job(sm)
 rows = []
 for cell, recon in zip(sm.params.cells, sm.input.recons, strict=True):
     rows.append(training_row(cell, load_history(recon)))

@@ -7,7 +7,10 @@
     │  └─ data/....npz  [dataset]  sha256 ok  n=6 delta=0.001 seed=3 …
 
 and exits 1 at the first file whose bytes differ from what its sidecar (or its consumer's
-sidecar) recorded, naming that file. Relative input paths are resolved against ``root``
+sidecar) recorded, naming that file. An artifact whose recorded code fingerprint
+(:mod:`.fingerprint`) differs from the current tree's is *stale*: its line says so, and when every
+hash verifies the audit exits 3 (:data:`EXIT_STALE`), listing the stale files. Relative input
+paths are resolved against ``root``
 (default: the current directory, where the workflow runs).
 
 ``discrete-eit audit TABLE.csv --row KEY=VALUE ...`` audits single rows of a table whose rows
@@ -23,7 +26,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .fingerprint import recompute
 from .sidecar import read_sidecar, sha256_file, sidecar_path
+
+EXIT_FAILED = 1
+"""Exit code of an audit that found a modified, missing or unrecorded file."""
+EXIT_STALE = 3
+"""Exit code of an audit whose hashes all verify but some artifact was made by other code."""
 
 
 class AuditError(Exception):
@@ -68,10 +77,28 @@ def _verify_file(path: Path, full: Path, expected_sha256: str | None) -> tuple[s
     return actual, record
 
 
+def _staleness(record: dict[str, Any], root: str | Path) -> str:
+    """``""`` when the artifact's code fingerprint matches the tree under ``root``, else why not."""
+    code = record.get("code")
+    if not code:
+        return ""  # made before fingerprints were recorded, or not by package code (the manifest)
+    files = [str(Path(root) / f) for f in code.get("files", ())]
+    current = recompute({**code, "files": files})
+    if current is None:
+        return "the code that made it no longer exists"
+    if current != code.get("sha256"):
+        return f"code changed since it was made (fingerprint {code['sha256'][:12]}… → {current[:12]}…)"
+    return ""
+
+
 def audit_tree(path: str | Path, root: str | Path = ".", expected_sha256: str | None = None,
-               depth: int = 0, seen: set | None = None, out=None) -> int:
-    """Verify ``path`` and, recursively, its inputs; return the number of files checked."""
+               depth: int = 0, seen: set | None = None, out=None, stale: list | None = None) -> int:
+    """Verify ``path`` and, recursively, its inputs; return the number of files checked.
+
+    Stale artifacts (see :func:`_staleness`) are appended to ``stale`` as ``(path, reason)``.
+    """
     out = out or sys.stdout
+    stale = [] if stale is None else stale
     seen = set() if seen is None else seen
     path = Path(path)
     full = path if path.is_absolute() else Path(root) / path
@@ -85,10 +112,14 @@ def audit_tree(path: str | Path, root: str | Path = ".", expected_sha256: str | 
         print(f"{indent}{path}  [{record.get('kind', '?')}]  sha256 ok (see above)", file=out)
         return 0
     seen.add(key)
-    print(f"{indent}{path}  [{record.get('kind', '?')}]  sha256 ok  {_summary(record)}", file=out)
+    why = _staleness(record, root)
+    if why:
+        stale.append((path, why))
+    print(f"{indent}{path}  [{record.get('kind', '?')}]  sha256 ok  {_summary(record)}"
+          + (f"  STALE: {why}" if why else ""), file=out)
     count = 1
     for child, sha in sorted((record.get("inputs") or {}).items()):
-        count += audit_tree(child, root, sha, depth + 1, seen, out)
+        count += audit_tree(child, root, sha, depth + 1, seen, out, stale)
     return count
 
 
@@ -101,7 +132,7 @@ def _matches(value: str, wanted: str) -> bool:
 
 
 def audit_rows(path: str | Path, selectors: list[str], root: str | Path = ".", out=None,
-               shown: tuple[str, ...] = ()) -> int:
+               shown: tuple[str, ...] = (), stale: list | None = None) -> int:
     """Verify the table ``path`` and the lineage of the rows matching every ``KEY=VALUE``.
 
     ``shown``: the columns printed for each selected row (default: all but ``source``).
@@ -112,6 +143,10 @@ def audit_rows(path: str | Path, selectors: list[str], root: str | Path = ".", o
     path = Path(path)
     full = path if path.is_absolute() else Path(root) / path
     _, record = _verify_file(path, full, None)
+    stale = [] if stale is None else stale
+    why = _staleness(record, root)
+    if why:
+        stale.append((path, why))
     with open(full, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     columns = list(rows[0]) if rows else []
@@ -137,17 +172,28 @@ def audit_rows(path: str | Path, selectors: list[str], root: str | Path = ".", o
             continue
         if source not in inputs:
             raise AuditError(f"{path}: row source {source} is not among the inputs its sidecar records")
-        count += audit_tree(source, root, inputs[source], depth=2, seen=seen, out=out)
+        count += audit_tree(source, root, inputs[source], depth=2, seen=seen, out=out, stale=stale)
     return count
 
 
 def audit(path: str | Path, root: str | Path = ".", rows: list[str] | None = None,
           shown: tuple[str, ...] = ()) -> int:
-    """CLI entry: print the lineage of ``path``; 0 if every hash verifies, 1 at the first mismatch."""
+    """CLI entry: print the lineage of ``path``.
+
+    Returns 0 if every hash verifies and nothing is stale, :data:`EXIT_FAILED` at the first hash
+    mismatch or missing file, :data:`EXIT_STALE` if some artifact's code changed since it was made.
+    """
+    stale: list = []
     try:
-        count = audit_rows(path, rows, root, shown=shown) if rows else audit_tree(path, root)
+        count = (audit_rows(path, rows, root, shown=shown, stale=stale) if rows
+                 else audit_tree(path, root, stale=stale))
     except AuditError as exc:
         print(f"AUDIT FAILED: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
+    if stale:
+        for file, why in stale:
+            print(f"AUDIT STALE: {file}: {why}", file=sys.stderr)
+        print(f"audit: {count} file(s) verified, {len(stale)} stale (rerun the workflow to rebuild them)")
+        return EXIT_STALE
     print(f"audit passed: {count} file(s) verified")
     return 0

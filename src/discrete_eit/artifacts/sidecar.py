@@ -3,7 +3,8 @@
 Each artifact ``FILE`` gets ``FILE.json`` with: the artifact's own sha256, its kind, the
 parameters and seed that made it, the sha256 of every input file, the code version (package
 version and git commit when the source lives in a git checkout), package versions, platform
-and wall time. ``discrete-eit audit`` walks these sidecars.
+and wall time, and the fingerprint of the code that computed it (``code``,
+:mod:`.fingerprint`). ``discrete-eit audit`` walks these sidecars.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import math
 import platform
 import subprocess
 import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -85,6 +88,31 @@ def code_version() -> dict[str, Any]:
             "git_dirty": git["dirty"]}
 
 
+_CODE: ContextVar[dict[str, Any] | None] = ContextVar("discrete_eit_code", default=None)
+
+
+def record_code(fingerprint: dict[str, Any] | None) -> None:
+    """From now on, sidecars written by this process (thread) record ``fingerprint`` as their ``code``.
+
+    For a process that is one job (a workflow script); :func:`recording_code` scopes it to a block.
+    """
+    _CODE.set(fingerprint)
+
+
+@contextmanager
+def recording_code(fingerprint: dict[str, Any] | None):
+    """Sidecars written inside the block record ``fingerprint`` as their ``code``.
+
+    A context variable, not a global: the CLI and each workflow script set it once for their
+    process, and Snakemake's in-process jobs (threads) each keep their own.
+    """
+    token = _CODE.set(fingerprint)
+    try:
+        yield
+    finally:
+        _CODE.reset(token)
+
+
 def environment() -> dict[str, Any]:
     return {"python": sys.version.split()[0], "platform": platform.platform(),
             "machine": platform.machine()}
@@ -107,6 +135,7 @@ def build_sidecar(kind: str, artifact_sha256: str, params: dict[str, Any], input
         "params": params,
         "inputs": inputs,
         "code_version": code_version(),
+        "code": _CODE.get(),
         "packages": package_versions(),
         "environment": environment(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),

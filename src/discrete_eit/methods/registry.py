@@ -97,6 +97,11 @@ class Method:
     applies: Callable[[np.ndarray], bool] | None = None
     history_columns: tuple[str, ...] = ()
 
+    @property
+    def module(self) -> str:
+        """The module that defines the method (the root of its code fingerprint)."""
+        return self.func.__module__
+
     def applies_to(self, mask: np.ndarray) -> bool:
         """Whether the method can run on data measured on ``mask`` ((4n, 4n) bool)."""
         return True if self.applies is None else bool(self.applies(mask))
