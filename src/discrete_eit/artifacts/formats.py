@@ -4,6 +4,8 @@ Dataset ``.npz`` (loaded with ``allow_pickle=False``):
     ``dtn`` (4n×4n float64, NaN where unmeasured), ``mask`` (4n×4n bool), ``n`` (int),
     ``gamma_true`` (2n(n+1) float64, optional).
 Result ``.npz``: ``gamma`` plus method-specific arrays.
+Measured DtN matrices (:func:`load_dtn_matrix`, ``--dtn``): ``.npy``, ``.csv`` or ``.mat``, in our
+boundary order or a registered foreign one (README "Data formats").
 
 Writes go to a temporary name in the target directory and are renamed into place, so an
 interrupted run never leaves a half file under the final name. The ``.npz`` container is
