@@ -303,8 +303,9 @@ def load_dtn_matrix(spec: str | Path, layout: str = "ours") -> Dataset:
     path, name = split_matrix_spec(spec)
     suffix = path.suffix.lower()
     if suffix not in DTN_SUFFIXES:
+        hint = "; a dataset .npz is read with --data / load_dataset" if suffix == ".npz" else ""
         raise DataError(f"{spec}: unsupported DtN matrix format {path.suffix or '(no suffix)'!r} "
-                        f"(expected {', '.join(DTN_SUFFIXES)})")
+                        f"(expected {', '.join(DTN_SUFFIXES)}{hint})")
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     if suffix == ".npy":
