@@ -123,7 +123,8 @@ def _broken(cfg, edit):
 
 @pytest.mark.parametrize("edit, key, words", [
     (lambda c: c["runs"]["ols"].update(method="magic"), "runs.ols.method", "unknown method 'magic'"),
-    (lambda c: c["runs"]["ols"].update(options={"bogus": 1}), "runs.ols.options.bogus", "does not apply"),
+    (lambda c: c["runs"]["ols"].update(options={"bogus": 1}), "runs.ols.options.bogus",
+     "unknown (known options: max_iterations"),
     (lambda c: c["runs"]["cm"]["options"].update(variant="diagonal"), "runs.cm.options.variant", "one of"),
     (lambda c: c["runs"]["nn"]["options"].update(iterations="lots"), "runs.nn.options.iterations",
      "type int"),

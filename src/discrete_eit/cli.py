@@ -26,11 +26,13 @@ from discrete_eit.artifacts.formats import (
     load_gamma,
     load_result,
     save_dataset,
+    split_matrix_spec,
     write_artifact,
     write_bytes_artifact,
 )
 from discrete_eit.artifacts.sidecar import recording_code, to_json
 from discrete_eit.methods.registry import OptionError, load_methods, reconstruct_many
+from discrete_eit.problem.boundary_layouts import BOUNDARY_LAYOUTS
 from discrete_eit.problem.datasets import DataError, generate_dataset
 from discrete_eit.problem.forward import check_gamma
 from discrete_eit.problem.lattice import Lattice
@@ -98,7 +100,11 @@ def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
     sources = args.data if args.data else [args.dtn]
     if len(args.out) != len(sources):
         raise DataError(f"got {len(sources)} input file(s) but {len(args.out)} --out file(s)")
-    datasets = [load_dataset(p) if args.data else load_dtn_matrix(p) for p in sources]
+    if args.data and args.layout is not None:
+        raise DataError("--layout applies to --dtn only (a dataset .npz is in our boundary order)")
+    layout = args.layout or "ours"
+    datasets = [load_dataset(p) if args.data else load_dtn_matrix(p, layout) for p in sources]
+    files = sources if args.data else [split_matrix_spec(args.dtn)[0]]  # FILE.mat:NAME -> FILE.mat
     method = load_methods()[args.method]
     try:
         options = method.resolve_options(method_options)
@@ -110,11 +116,13 @@ def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
     except ValueError as exc:  # name the input: e.g. a partial set CM cannot complete
         raise DataError(f"{', '.join(map(str, sources))}: {exc}") from None
     wall = time.perf_counter() - start
-    for src, out, rec in zip(sources, args.out, results, strict=True):
+    for src, file, out, rec in zip(sources, files, args.out, results, strict=True):
         gamma = np.asarray(rec.gamma, dtype=np.float64)
         arrays = {"gamma": gamma, **rec.arrays}
         params = {"method": args.method, "options": options, "data": str(src)}
-        write_artifact(out, arrays, "reconstruction", params, [src], wall / len(sources),
+        if args.dtn:
+            params["layout"] = layout
+        write_artifact(out, arrays, "reconstruction", params, [file], wall / len(sources),
                        extra={"info": rec.info, "batch_size": len(sources)})
         log.info("wrote %s (%s, %.2f s)", out, args.method, wall / len(sources))
     return 0
@@ -191,69 +199,116 @@ class _OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def shown_default(value) -> str:
+    """How ``--help`` writes an option's default (floats as ``%g``; nothing given: ``none``)."""
+    if value is None or value == "":
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _option_help(uses: list) -> str:
+    """``--help`` of one method-option flag from its declarations ``[(method, Option), ...]``.
+
+    Each declaration contributes its help, default and choices; methods that declare the option
+    alike share one text. An option without a default (None) says in its help what that means
+    ("default: the dataset's"); that help is kept as it is.
+    """
+    groups: dict[tuple, list[str]] = {}
+    for method, o in uses:
+        groups.setdefault((o.help, shown_default(o.default), o.choices), []).append(method)
+    texts = []
+    for (text, default, choices), methods in groups.items():
+        notes = [] if default == "none" and "default" in text else [f"default: {default}"]
+        if choices:
+            notes.append(f"choices: {', '.join(map(str, choices))}")
+        texts.append((text, notes, methods))
+    if len(texts) == 1:
+        text, notes, methods = texts[0]
+        out = f"{text} ({'; '.join([*notes, 'methods: ' + ', '.join(methods)])})"
+    else:
+        out = "; ".join(f"{', '.join(m)}: {t}" + (f" ({'; '.join(n)})" if n else "") for t, n, m in texts)
+    return out.replace("%", "%%")  # argparse %-formats help
+
+
+def _add_method_options(r: argparse.ArgumentParser, methods: dict) -> None:
+    """One flag per option name across all methods; ``Method.resolve_options`` rejects flags that
+    do not apply to the chosen method. The first declaration's type parses the value."""
+    declared: dict[str, list] = {}
+    for m in methods.values():
+        for o in m.options:
+            declared.setdefault(o.name, []).append((m.name, o))
+    for name, uses in declared.items():
+        r.add_argument("--" + name.replace("_", "-"), dest="opt_" + name, type=uses[0][1].type,
+                       metavar=name.upper(), default=argparse.SUPPRESS, help=_option_help(uses))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineErrorParser(prog="discrete-eit", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="verbosity of the log on stderr (default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser("generate", help="generate an exact or noisy DtN dataset")
     g.add_argument("--n", type=_positive_int, required=True, help="lattice size n (n×n interior nodes)")
     src = g.add_mutually_exclusive_group()
-    src.add_argument("--profile", default="wave", choices=sorted(PROFILES), help="conductivity profile")
-    src.add_argument("--gamma", type=Path, help="user conductivity (.npy, 2n(n+1) values, MATH.md order)")
-    g.add_argument("--profile-seed", type=_nonneg_int, default=0, help="seed of random profiles (default 0)")
+    src.add_argument("--profile", default="wave", choices=sorted(PROFILES),
+                     help="conductivity profile γ (MATH.md §3) (default: %(default)s)")
+    src.add_argument("--gamma", type=Path, help="user conductivity instead of --profile (.npy, 2n(n+1) "
+                     "values, MATH.md edge order) (default: none, --profile is used)")
+    g.add_argument("--profile-seed", type=_nonneg_int, default=0,
+                   help="seed of random profiles (default: %(default)s)")
     g.add_argument("--delta", "--noise", type=_nonneg_float, default=0.0,
-                   help="relative noise level δ (default 0; --noise is the old spelling)")
-    g.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed (default 0)")
+                   help="relative noise level δ (default: %(default)s; --noise is the old spelling)")
+    g.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed (default: %(default)s)")
     g.add_argument("--partial-set", "--partial", default="full", choices=sorted(PARTIAL_SETS),
-                   help="partial-data set (default full; --partial is the old spelling)")
-    g.add_argument("--symmetric-noise", action="store_true", help="symmetrise ξ so Λ^δ stays symmetric")
-    g.add_argument("--out", type=Path, required=True)
+                   help="partial-data set: which entries of Λ are measured (default: %(default)s; "
+                        "--partial is the old spelling)")
+    g.add_argument("--symmetric-noise", action="store_true",
+                   help="symmetrise ξ so Λ^δ stays symmetric (default: off)")
+    g.add_argument("--out", type=Path, required=True, help="dataset .npz to write (and its .json sidecar)")
 
     methods = load_methods()
     r = sub.add_parser("reconstruct", help="reconstruct γ with a method",
                        description="Method options: " + "; ".join(
                            f"{m.name}: " + ", ".join("--" + o.name.replace("_", "-") for o in m.options)
                            for m in methods.values()))
-    r.add_argument("--method", required=True, choices=sorted(methods))
+    r.add_argument("--method", required=True, choices=sorted(methods),
+                   help="reconstruction method; its options are listed below")
     data = r.add_mutually_exclusive_group(required=True)
     data.add_argument("--data", type=Path, nargs="+", help="dataset .npz file(s); several are batched")
-    data.add_argument("--dtn", type=Path, help="a measured 4n×4n DtN matrix (.npy, NaN = unmeasured)")
-    r.add_argument("--out", type=Path, nargs="+", required=True, help="one output .npz per input")
-    # One flag per option name across all methods; Method.resolve_options rejects flags that do
-    # not apply to the chosen method. The first declaration's type and help are used.
-    declared: dict[str, list] = {}
-    for m in methods.values():
-        for o in m.options:
-            declared.setdefault(o.name, []).append((m.name, o))
-    for name, uses in declared.items():
-        helps = {o.help for _, o in uses}
-        if len(helps) == 1:
-            text = f"{uses[0][1].help} (methods: {', '.join(m for m, _ in uses)})"
-        else:
-            text = "; ".join(f"{m}: {o.help}" for m, o in uses)
-        r.add_argument("--" + name.replace("_", "-"), dest="opt_" + name, type=uses[0][1].type,
-                       metavar=name.upper(), default=argparse.SUPPRESS, help=text)
+    data.add_argument("--dtn", type=Path, metavar="FILE[:NAME]",
+                      help="a measured 4n×4n DtN matrix: .npy, .csv (comma separated; empty or NaN = "
+                           "unmeasured), .mat (its only 4n×4n variable) or FILE.mat:NAME")
+    r.add_argument("--layout", choices=sorted(BOUNDARY_LAYOUTS), default=None,
+                   help="boundary order of the --dtn matrix: ours (N1..Nn, E1..En, Sn..S1, Wn..W1) or "
+                        "authors (E1..En, Sn..S1, Wn..W1, N1..Nn) (default: ours)")
+    r.add_argument("--out", type=Path, nargs="+", required=True,
+                   help="one reconstruction .npz per input (and its .json sidecar)")
+    _add_method_options(r, methods)
 
     s = sub.add_parser("sensitivity", help="predicted pointwise error (linearised) for a dataset's index set")
-    s.add_argument("--data", type=Path, required=True)
-    s.add_argument("--recon", type=Path, help="linearise at this reconstruction instead of gamma_true")
+    s.add_argument("--data", type=Path, required=True, help="dataset .npz (its mask is the index set)")
+    s.add_argument("--recon", type=Path, help="reconstruction .npz to linearise at (default: none, "
+                   "the dataset's gamma_true)")
     s.add_argument("--delta", type=_nonneg_float, help="noise level (default: the dataset's δ)")
-    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--out", type=Path, required=True, help="sensitivity .npz to write (and its sidecar)")
 
     e = sub.add_parser("evaluate", help="error metrics of a reconstruction, as JSON")
-    e.add_argument("--data", type=Path, required=True)
-    e.add_argument("--recon", type=Path, required=True)
-    e.add_argument("--out", type=Path, help="also write the JSON here (atomically)")
+    e.add_argument("--data", type=Path, required=True, help="dataset .npz with gamma_true")
+    e.add_argument("--recon", type=Path, required=True, help="reconstruction .npz to score")
+    e.add_argument("--out", type=Path, help="also write the JSON here, atomically (default: none, "
+                   "stdout only)")
 
     a = sub.add_parser("audit", help="print the lineage of an artifact and verify every hash on the way")
-    a.add_argument("path", type=Path)
+    a.add_argument("path", type=Path, help="artifact to audit (a dataset, reconstruction, table or figure)")
     a.add_argument("--root", type=Path, default=Path("."),
-                   help="directory relative input paths are resolved against (default: current)")
+                   help="directory relative input paths are resolved against (default: %(default)s)")
     a.add_argument("--row", action="append", metavar="KEY=VALUE",
                    help="audit only the table rows with this column value (repeatable; all must "
-                        "match), e.g. --row run=nn --row n=6 --row delta=1e-3 --row seed=1")
+                        "match; default: none, every row), e.g. --row run=nn --row n=6 --row delta=1e-3")
 
     _add_manifest_parser(sub)
     return parser
@@ -269,13 +324,16 @@ def _add_manifest_parser(sub) -> None:
     w.add_argument("--config", action="append", type=Path, metavar="FILE", default=None,
                    help="config file(s) the run read, in merge order (repeatable; default: "
                         "config/config.yaml)")
-    w.add_argument("--out", type=Path, default=Path(paths.MANIFEST), help=f"default: {paths.MANIFEST}")
+    w.add_argument("--out", type=Path, default=Path(paths.MANIFEST),
+                   help="manifest to write (default: %(default)s)")
     v = actions.add_parser("verify", help="re-hash every listed output; exit 1 at the first mismatch")
     v.add_argument("manifest", type=Path, nargs="?", default=Path(paths.MANIFEST),
-                   help=f"default: {paths.MANIFEST}")
+                   help="manifest to verify (default: %(default)s)")
     m = actions.add_parser("metrics", help="headline errors (JSON for dvc metrics) from the error table")
-    m.add_argument("--errors", type=Path, default=Path(paths.table_paths("errors")[0]))
-    m.add_argument("--out", type=Path, default=Path(paths.METRICS))
+    m.add_argument("--errors", type=Path, default=Path(paths.table_paths("errors")[0]),
+                   help="error table to summarise (default: %(default)s)")
+    m.add_argument("--out", type=Path, default=Path(paths.METRICS),
+                   help="metrics JSON to write (default: %(default)s)")
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:

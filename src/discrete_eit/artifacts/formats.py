@@ -4,6 +4,8 @@ Dataset ``.npz`` (loaded with ``allow_pickle=False``):
     ``dtn`` (4n×4n float64, NaN where unmeasured), ``mask`` (4n×4n bool), ``n`` (int),
     ``gamma_true`` (2n(n+1) float64, optional).
 Result ``.npz``: ``gamma`` plus method-specific arrays.
+Measured DtN matrices (:func:`load_dtn_matrix`, ``--dtn``): ``.npy``, ``.csv`` or ``.mat``, in our
+boundary order or a registered foreign one (README "Data formats").
 
 Writes go to a temporary name in the target directory and are renamed into place, so an
 interrupted run never leaves a half file under the final name. The ``.npz`` container is
@@ -24,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from discrete_eit.problem.boundary_layouts import BOUNDARY_LAYOUTS, to_our_order
 from discrete_eit.problem.datasets import METADATA_FIELDS, DataError, Dataset
 
 from .sidecar import build_sidecar, read_sidecar, sha256_bytes, sha256_file, sidecar_path, to_json
@@ -210,17 +213,117 @@ def _load_npy(path: Path) -> np.ndarray:
         raise DataError(f"{path}: not a readable .npy file ({exc})") from None
 
 
-def load_dtn_matrix(path: str | Path) -> Dataset:
-    """A user's measured 4n×4n DtN matrix (``.npy``, NaN = unmeasured) as a :class:`Dataset`."""
-    path = Path(path)
-    dtn = _load_npy(path)
+DTN_SUFFIXES = (".npy", ".csv", ".mat")
+"""File types a measured DtN matrix is read from (:func:`load_dtn_matrix`)."""
+
+
+def split_matrix_spec(spec: str | Path) -> tuple[Path, str | None]:
+    """``FILE.mat:NAME`` -> ``(FILE.mat, NAME)``; any other spec -> ``(spec, None)``."""
+    head, sep, name = str(spec).rpartition(":")
+    if sep and name and head.lower().endswith(".mat") and "/" not in name:
+        return Path(head), name
+    return Path(spec), None
+
+
+def _read_csv_matrix(path: Path) -> np.ndarray:
+    """Comma-separated rows of numbers; an empty cell or ``NaN`` is an unmeasured entry."""
+    import csv
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets often write a BOM
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a readable CSV text file ({exc})") from None
+    rows = [row for row in csv.reader(io.StringIO(text)) if row]  # blank lines carry nothing
+    if not rows:
+        raise DataError(f"{path}: empty CSV file")
+    width = len(rows[0])
+    values = np.empty((len(rows), width))
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise DataError(f"{path}: row {i + 1} has {len(row)} cells, row 1 has {width}")
+        for j, cell in enumerate(row):
+            cell = cell.strip()
+            if cell == "" or cell.lower() == "nan":
+                values[i, j] = np.nan
+                continue
+            try:
+                values[i, j] = float(cell)
+            except ValueError:
+                raise DataError(f"{path}: row {i + 1}, column {j + 1}: {cell!r} is not a number "
+                                "(expected numbers only, no header)") from None
+    return values
+
+
+def _is_dtn_shaped(value: Any) -> bool:
+    return (isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.ndim == 2
+            and value.shape[0] == value.shape[1] and value.shape[0] % 4 == 0 and value.shape[0] > 0)
+
+
+def _read_mat_matrix(path: Path, name: str | None) -> np.ndarray:
+    """Variable ``name`` of a MATLAB v5/v7 ``.mat`` file, or its only 4n×4n numeric variable."""
+    import scipy.io
+
+    try:
+        contents = scipy.io.loadmat(path)
+    except NotImplementedError:  # scipy's answer to an HDF5-based file
+        raise DataError(f"{path}: MATLAB v7.3 (HDF5) .mat files are not supported; save with "
+                        "save(..., '-v7') or export .csv/.npy") from None
+    except (ValueError, TypeError, OSError, EOFError, scipy.io.matlab.MatReadError) as exc:
+        raise DataError(f"{path}: not a readable .mat file ({type(exc).__name__}: {exc})") from None
+    variables = {k: v for k, v in contents.items() if not k.startswith("__")}
+    listing = ", ".join(f"{k} {getattr(v, 'shape', '')}" for k, v in variables.items()) or "none"
+    if name is not None:
+        if name not in variables:
+            raise DataError(f"{path}: no variable {name!r} (variables: {listing})")
+        return variables[name]
+    candidates = [k for k, v in variables.items() if _is_dtn_shaped(v)]
+    if len(candidates) != 1:
+        problem = "no 4n×4n numeric variable" if not candidates else "several 4n×4n numeric variables"
+        raise DataError(f"{path}: {problem} (variables: {listing}); choose one with {path}:NAME")
+    return variables[candidates[0]]
+
+
+def load_dtn_matrix(spec: str | Path, layout: str = "ours") -> Dataset:
+    """A measured 4n×4n DtN matrix as a :class:`Dataset` (NaN = unmeasured -> mask False).
+
+    Parameters
+    ----------
+    spec : ``FILE.npy`` (a float array), ``FILE.csv`` (4n rows of 4n comma-separated numbers; an
+        empty cell or ``NaN`` is unmeasured), ``FILE.mat`` (its only 4n×4n numeric variable) or
+        ``FILE.mat:NAME`` (variable ``NAME``; the authors store Λ as ``I``).
+    layout : boundary order of the file's rows and columns, a name in
+        :data:`~discrete_eit.problem.boundary_layouts.BOUNDARY_LAYOUTS`: ``ours`` (MATH.md §1) or
+        ``authors`` (``E_1..E_n, S_n..S_1, W_n..W_1, N_1..N_n``); the result is in our order.
+
+    Errors are :class:`DataError` naming the file.
+    """
+    if layout not in BOUNDARY_LAYOUTS:
+        raise DataError(f"{spec}: unknown boundary layout {layout!r} (known: "
+                        f"{', '.join(sorted(BOUNDARY_LAYOUTS))})")
+    path, name = split_matrix_spec(spec)
+    suffix = path.suffix.lower()
+    if suffix not in DTN_SUFFIXES:
+        hint = "; a dataset .npz is read with --data / load_dataset" if suffix == ".npz" else ""
+        raise DataError(f"{spec}: unsupported DtN matrix format {path.suffix or '(no suffix)'!r} "
+                        f"(expected {', '.join(DTN_SUFFIXES)}{hint})")
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    if suffix == ".npy":
+        dtn = _load_npy(path)
+    elif suffix == ".csv":
+        dtn = _read_csv_matrix(path)
+    else:
+        dtn = _read_mat_matrix(path, name)
+    dtn = np.asarray(dtn)
     if dtn.ndim != 2 or dtn.shape[0] != dtn.shape[1] or dtn.shape[0] % 4 or dtn.shape[0] == 0:
-        raise DataError(f"{path}: DtN matrix must be 4n×4n with n >= 1, got shape {dtn.shape}")
-    if not np.issubdtype(dtn.dtype, np.floating):
-        raise DataError(f"{path}: DtN matrix must be float, got dtype {dtn.dtype}")
+        raise DataError(f"{spec}: DtN matrix must be 4n×4n with n >= 1, got shape {dtn.shape}")
+    if dtn.dtype.kind not in "iuf":
+        raise DataError(f"{spec}: DtN matrix must be real numbers, got dtype {dtn.dtype}")
+    dtn = dtn.astype(np.float64)
     if np.isinf(dtn).any():
-        raise DataError(f"{path}: DtN matrix contains ±inf (use NaN only for unmeasured entries)")
-    return Dataset(n=dtn.shape[0] // 4, dtn=dtn, mask=np.isfinite(dtn), source=str(path))
+        raise DataError(f"{spec}: DtN matrix contains ±inf (use NaN only for unmeasured entries)")
+    dtn = to_our_order(dtn, layout)
+    return Dataset(n=dtn.shape[0] // 4, dtn=dtn, mask=np.isfinite(dtn), source=str(spec))
 
 
 def load_gamma(path: str | Path, n_edges: int) -> np.ndarray:

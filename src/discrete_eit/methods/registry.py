@@ -43,15 +43,36 @@ def _method_modules() -> list[str]:
 class OptionError(ValueError):
     """A method option that does not exist or has a bad value.
 
-    ``str()`` names the option as the Python API spells it; :meth:`as_flag` as the CLI does.
+    ``str()`` names options as the Python API spells them (``cm: unknown option 'bogus' (known:
+    variant, solve)``); :meth:`as_flag` as the CLI does (``--bogus``, ``--variant``). ``problem``
+    is the message without the method and option, for callers that name the option themselves
+    (the configuration check names its key).
     """
 
-    def __init__(self, method: str, option: str, problem: str):
-        self.method, self.option, self.problem = method, option, problem
-        super().__init__(f"method {method!r}: option {option} {problem}")
+    def __init__(self, method: str, option: str, problem: str, known: tuple[str, ...] | None = None):
+        self.method, self.option, self.problem, self.known = method, option, problem, known
+        super().__init__(self._text(repr, str))
+
+    def _text(self, spell: Callable[[str], str], listed: Callable[[str], str]) -> str:
+        if self.known is not None:
+            return (f"{self.method}: unknown option {spell(self.option)} (known: "
+                    f"{', '.join(map(listed, self.known)) or 'none'})")
+        return f"{self.method}: option {spell(self.option)} {self.problem}"
 
     def as_flag(self) -> str:
-        return f"method {self.method!r}: --{self.option.replace('_', '-')} {self.problem}"
+        def flag(name: str) -> str:
+            return "--" + name.replace("_", "-")
+        return self._text(flag, flag)
+
+
+_PLAIN_TYPES = {int: (int, np.integer), float: (int, float, np.integer, np.floating), str: (str,)}
+"""Python types a value of an option of each declared type may have (no silent coercion)."""
+
+
+def type_ok(option_type: Callable[[str], Any], value: Any) -> bool:
+    """Whether ``value`` fits an option declared with ``option_type`` (custom parsers: always)."""
+    allowed = _PLAIN_TYPES.get(option_type)
+    return allowed is None or (isinstance(value, allowed) and not isinstance(value, bool))
 
 
 @dataclass(frozen=True)
@@ -107,18 +128,21 @@ class Method:
         return True if self.applies is None else bool(self.applies(mask))
 
     def resolve_options(self, given: dict[str, Any]) -> dict[str, Any]:
-        """Defaults overridden by ``given``; ``ValueError`` for an unknown name or a value off its choices."""
+        """Defaults overridden by ``given``; :class:`OptionError` for an unknown name, a value off its
+        choices or of the wrong type."""
         known = {o.name: o for o in self.options}
         unknown = sorted(set(given) - set(known))
         if unknown:
-            raise OptionError(self.name, unknown[0], f"does not apply (its options: "
-                              f"{', '.join(known) or 'none'})")
+            raise OptionError(self.name, unknown[0], f"is unknown (known options: "
+                              f"{', '.join(known) or 'none'})", known=tuple(known))
         out = {o.name: o.default for o in self.options}
         for key, value in given.items():
-            choices = known[key].choices
-            if choices is not None and value not in choices:
-                raise OptionError(self.name, key, f"must be one of {', '.join(map(str, choices))}, "
+            option = known[key]
+            if option.choices is not None and value not in option.choices:
+                raise OptionError(self.name, key, f"must be one of {', '.join(map(str, option.choices))}, "
                                   f"got {value!r}")
+            if not (value is None and option.default is None) and not type_ok(option.type, value):
+                raise OptionError(self.name, key, f"must be of type {option.type.__name__}, got {value!r}")
             out[key] = value
         return out
 

@@ -4,6 +4,7 @@ numpy/scipy only: no file, JSON or workflow handling, so every function here is 
 computation on arrays (and :class:`Dataset`, which holds arrays and their meaning).
 """
 
+from .boundary_layouts import BOUNDARY_LAYOUTS, from_our_order, register_boundary_layout, to_our_order
 from .datasets import DataError, Dataset, generate_dataset
 from .forward import dtn_matrix, harmonic_extensions, kirchhoff_matrix, solve_forward
 from .jacobian import dtn_jacobian
@@ -14,8 +15,9 @@ from .profiles import PROFILES, conductivity_profile, register_profile
 from .sensitivity import SensitivityResult, predicted_std
 
 __all__ = [
-    "DataError", "Dataset", "Lattice", "PARTIAL_SETS", "PROFILES", "SensitivityResult",
-    "conductivity_profile", "dtn_jacobian", "dtn_matrix", "error_metrics", "generate_dataset",
-    "harmonic_extensions", "kirchhoff_matrix", "partial_mask", "predicted_std", "register_partial_set",
-    "register_profile", "relative_l2_error", "solve_forward",
+    "BOUNDARY_LAYOUTS", "DataError", "Dataset", "Lattice", "PARTIAL_SETS", "PROFILES", "SensitivityResult",
+    "conductivity_profile", "dtn_jacobian", "dtn_matrix", "error_metrics", "from_our_order",
+    "generate_dataset", "harmonic_extensions", "kirchhoff_matrix", "partial_mask", "predicted_std",
+    "register_boundary_layout", "register_partial_set", "register_profile", "relative_l2_error",
+    "solve_forward", "to_our_order",
 ]
