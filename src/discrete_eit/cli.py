@@ -28,7 +28,6 @@ from discrete_eit.artifacts.formats import (
     save_dataset,
     split_matrix_spec,
     write_artifact,
-    write_bytes_artifact,
 )
 from discrete_eit.artifacts.sidecar import recording_code, to_json
 from discrete_eit.methods.registry import OptionError, load_methods, reconstruct_many
@@ -36,7 +35,6 @@ from discrete_eit.problem.boundary_layouts import BOUNDARY_LAYOUTS
 from discrete_eit.problem.datasets import DataError, generate_dataset
 from discrete_eit.problem.forward import check_gamma
 from discrete_eit.problem.lattice import Lattice
-from discrete_eit.problem.metrics import error_metrics
 from discrete_eit.problem.partial import PARTIAL_SETS
 from discrete_eit.problem.profiles import PROFILES, conductivity_profile
 from discrete_eit.problem.sensitivity import predicted_std
@@ -169,17 +167,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 # ---- evaluate ------------------------------------------------------------------------------
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    dataset = load_dataset(args.data)
-    gamma_hat = load_result(args.recon)["gamma"]
-    if gamma_hat.shape != (dataset.lattice.n_edges,):
-        raise DataError(f"{args.recon}: gamma has shape {gamma_hat.shape}, dataset {args.data} needs "
-                        f"({dataset.lattice.n_edges},)")
-    metrics = error_metrics(dataset, gamma_hat)
-    text = to_json(metrics)
-    if args.out:
-        write_bytes_artifact(args.out, text.encode(), "metrics",
-                             {"data": str(args.data), "recon": str(args.recon)}, [args.data, args.recon])
-    sys.stdout.write(text)
+    from discrete_eit.artifacts.evaluation import evaluate_reconstruction
+
+    sys.stdout.write(to_json(evaluate_reconstruction(args.data, args.recon, args.out)))
     return 0
 
 

@@ -11,7 +11,9 @@ import jsonschema
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from discrete_eit.artifacts.evaluation import evaluate_reconstruction
 from discrete_eit.artifacts.formats import copy_artifact
+from discrete_eit.artifacts.sidecar import recording_code
 from discrete_eit.experiment import fingerprints, grid, paths
 from discrete_eit.experiment.config import ConfigError, check_config, fixed_edges, schema_error_message
 from discrete_eit.experiment.figures import layout_inputs

@@ -8,7 +8,6 @@
 # generate jobs that the default target needs.
 
 from discrete_eit.artifacts.manifest import write_manifest
-from discrete_eit.artifacts.sidecar import recording_code
 from discrete_eit.experiment.dvc_outputs import write_dvc_outputs
 
 LOSS_CURVES = grid.loss_curve_cells(config, CELLS, METHODS)

@@ -47,7 +47,7 @@ COMMAND_ROOTS: dict[str, tuple[str, ...]] = {
     "generate": (f"{PACKAGE}.problem.datasets", f"{PACKAGE}.problem.profiles", _FORMATS),
     "reconstruct": (f"{PACKAGE}.methods.registry", _FORMATS),  # + the method's own module
     "sensitivity": (f"{PACKAGE}.problem.sensitivity", _FORMATS),
-    "evaluate": (f"{PACKAGE}.problem.metrics", _FORMATS),
+    "evaluate": (f"{PACKAGE}.artifacts.evaluation",),
 }
 """The modules each CLI command computes with (``reconstruct`` adds the method's module)."""
 
