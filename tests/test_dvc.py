@@ -441,6 +441,28 @@ def test_parameter_change_reruns_only_dependents(reproduced, tmp_path, timings):
 
 
 @_workflow_test
+def test_code_change_reruns_exactly_its_jobs_under_dvc(reproduced, tmp_path, timings):
+    """A real change to one method's module: `dvc repro` rebuilds that method's reconstructions (and
+    what consumes them) and nothing upstream or beside them; afterwards no artifact is stale, so
+    dvc.lock records no output next to code that did not make it."""
+    clone = tmp_path / "code"
+    shutil.copytree(reproduced, clone, symlinks=True)
+    before = _outputs(clone)
+    module = clone / "src/discrete_eit/methods/cm.py"
+    module.write_text(module.read_text() + "\n\ndef _unused():  # a real change\n    return 0\n")
+    _timed(["dvc", "repro"], clone, timings, "dvc_repro_after_code_change")
+    assert _status(clone) == {}
+    after = _outputs(clone)
+    cm_runs = ("results/recon/cm/", "results/recon/cm1/")
+    rebuilt = {rel for rel in before if after.get(rel, (None,))[0] != before[rel][0]}
+    assert {rel for rel in before if rel.startswith(cm_runs)} <= rebuilt
+    untouched = ("data/", "results/recon/", "results/sensitivity/", "results/recon_batches/")
+    assert not {rel for rel in rebuilt if rel.startswith(untouched) and not rel.startswith(cm_runs)}
+    res = _run(["discrete-eit", "audit", "results/tables/errors.csv"], clone, check=False)
+    assert res.returncode == 0 and "STALE" not in res.stdout, res.stdout[-3000:] + res.stderr
+
+
+@_workflow_test
 def test_tampering_is_named_by_audit(pulled, tmp_path):
     clone = tmp_path / "tampered"
     shutil.copytree(pulled, clone, symlinks=True)
