@@ -138,6 +138,26 @@ def test_git_record_commit_and_dirty(tmp_path):
     assert git_state(tmp_path)["dirty"] is True
 
 
+@pytest.mark.parametrize("value", ["config/quick.yaml; touch INJECTED; true", "$(touch INJECTED)",
+                                   "../outside.yaml", "/etc/passwd", "config/missing.yaml", "7"])
+def test_dvc_stage_refuses_a_configfile_that_is_not_a_repository_yaml(tmp_path, value):
+    """dvc.yaml's commands take params.yaml's configfile through tools/dvc_stage.py, never a shell."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config/quick.yaml").write_text("{}\n")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"configfile": value}))
+    res = subprocess.run([sys.executable, str(ROOT / "tools/dvc_stage.py"), "datasets"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert res.returncode != 0
+    assert res.stderr.startswith("dvc_stage: error: params.yaml: configfile") and res.stderr.count("\n") == 1
+    assert not (tmp_path / "INJECTED").exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "config", "params.yaml"]
+
+
+def test_no_dvc_command_interpolates_a_value():
+    for name, stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items():
+        assert "${" not in stage["cmd"] and stage["cmd"].startswith("python tools/dvc_stage.py "), name
+
+
 def _errors_table():
     rows = []
     for run, base in (("nn", 1e-3), ("cm", 1e-2)):
