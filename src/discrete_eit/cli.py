@@ -35,6 +35,7 @@ from discrete_eit.problem.datasets import DataError, generate_dataset
 from discrete_eit.problem.forward import check_gamma
 from discrete_eit.problem.lattice import Lattice
 from discrete_eit.problem.metrics import error_metrics
+from discrete_eit.problem.noise import DEFAULT_NOISE_MODEL, NOISE_MODELS
 from discrete_eit.problem.partial import PARTIAL_SETS
 from discrete_eit.problem.profiles import PROFILES, conductivity_profile
 from discrete_eit.problem.sensitivity import predicted_std
@@ -82,14 +83,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     else:
         gamma = conductivity_profile(args.profile, lattice, args.profile_seed)
         profile = args.profile
-    dataset = generate_dataset(gamma, args.n, args.delta, args.seed, args.partial_set, args.symmetric_noise)
+    dataset = generate_dataset(gamma, args.n, args.delta, args.seed, args.partial_set, args.symmetric_noise,
+                               args.noise_model)
     dataset = dataclasses.replace(dataset, profile=profile,
                                   profile_seed=None if args.gamma is not None else args.profile_seed)
     # The sidecar describes the file (its typed fields), it never adds to them.
     params = {"n": args.n, **{k: getattr(dataset, k) for k in DATASET_FIELDS}}
     save_dataset(args.out, dataset, params, inputs, time.perf_counter() - start)
-    log.info("wrote %s (n=%d, delta=%g, seed=%d, partial_set=%s, %d measured entries)", args.out, args.n,
-             args.delta, args.seed, args.partial_set, int(dataset.mask.sum()))
+    log.info("wrote %s (n=%d, noise_model=%s, delta=%g, seed=%d, partial_set=%s, %d measured entries)",
+             args.out, args.n, args.noise_model, args.delta, args.seed, args.partial_set,
+             int(dataset.mask.sum()))
     return 0
 
 
@@ -204,10 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--gamma", type=Path, help="user conductivity (.npy, 2n(n+1) values, MATH.md order)")
     g.add_argument("--profile-seed", type=_nonneg_int, default=0, help="seed of random profiles (default 0)")
     g.add_argument("--delta", "--noise", type=_nonneg_float, default=0.0,
-                   help="relative noise level δ (default 0; --noise is the old spelling)")
+                   help="noise level δ, as --noise-model defines it (default 0; --noise is the old spelling)")
     g.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed (default 0)")
     g.add_argument("--partial-set", "--partial", default="full", choices=sorted(PARTIAL_SETS),
                    help="partial-data set (default full; --partial is the old spelling)")
+    g.add_argument("--noise-model", default=DEFAULT_NOISE_MODEL, choices=sorted(NOISE_MODELS),
+                   help=f"noise model of Λ^δ (docs/MATH.md §3; default {DEFAULT_NOISE_MODEL})")
     g.add_argument("--symmetric-noise", action="store_true", help="symmetrise ξ so Λ^δ stays symmetric")
     g.add_argument("--out", type=Path, required=True)
 
