@@ -194,7 +194,7 @@ def render_layout(layout: dict[str, Any], load: Loader = _npz_loader,
     size = layout.get("panel_size", 2.3)
     has_lattice = any(p["kind"] in LATTICE_KINDS for r in rows for p in r["panels"])
     plot_first = any(r["panels"] and r["panels"][0]["kind"] in PLOT_KINDS for r in rows)
-    margin_l = 0.75 if plot_first else 0.4            # inches: row labels (+ a plot's y label)
+    margin_l = layout.get("margin_left", 0.75 if plot_first else 0.4)   # inches: row labels (+ a y label)
     margin_r = 2.0 if has_lattice else 0.2            # inches: colour bars
     width = size * ncols + margin_l + margin_r
     height = size * len(rows) + (0.8 if layout.get("title") else 0.4)
@@ -316,7 +316,7 @@ def _log_axes_vs_delta(ax, ylabel: str, legend: bool) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("noise level δ", fontsize=8)
     ax.set_ylabel(ylabel, fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(which="both", labelsize=7)   # short log ranges label minor ticks too
     ax.grid(True, alpha=0.3)
     if legend:
         ax.legend(fontsize=7, frameon=False)

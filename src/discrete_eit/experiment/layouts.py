@@ -125,8 +125,8 @@ def figure_layouts(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> dic
     rb = _ST["robustness"]
     sizes = ", ".join(map(str, rb["n"]))
     L["robustness"] = {"title": f"Robustness: error vs noise level under each noise model (n = {sizes}, "
-                       f"full data; mean ± std over {len(rb['seeds'])} seeds)",
-                       "panel_size": 3.6, "rows": [{"panels": [
+                       f"full data; mean ± std over the seeds {', '.join(map(str, rb['seeds']))})",
+                       "panel_size": 3.6, "margin_left": 1.0, "rows": [{"panels": [
                            {"kind": "robustness", "table": table_paths("robustness")[0], "noise_model": m,
                             "title": f"noise model: {m}"} for m in rb["noise_models"]]}]}
     return L
