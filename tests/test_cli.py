@@ -27,8 +27,9 @@ def generate(tmp_path, capsys, name="d.npz", *extra):
 def test_generate_format_and_sidecar(tmp_path, capsys):
     path = generate(tmp_path, capsys, "d.npz", "--partial", "last3n")
     with np.load(path, allow_pickle=False) as z:
-        assert sorted(z.files) == ["delta", "dtn", "gamma_true", "mask", "n", "partial_set", "profile",
-                                   "profile_seed", "seed", "symmetric_noise"]
+        assert sorted(z.files) == ["delta", "dtn", "gamma_true", "mask", "n", "noise_model", "partial_set",
+                                   "profile", "profile_seed", "seed", "symmetric_noise"]
+        assert str(z["noise_model"]) == "relative"
         assert float(z["delta"]) == 1e-3 and int(z["seed"]) == 7 and str(z["partial_set"]) == "last3n"
         assert z["dtn"].shape == (12, 12) and z["dtn"].dtype == np.float64
         assert z["mask"].dtype == bool and int(z["n"]) == 3 and z["gamma_true"].shape == (24,)
@@ -36,7 +37,7 @@ def test_generate_format_and_sidecar(tmp_path, capsys):
     side = json.loads((tmp_path / "d.npz.json").read_text())
     assert side["sha256"] == sha256_file(path)
     assert side["params"] == {"n": 3, "profile": "wave", "profile_seed": 0, "delta": 1e-3, "seed": 7,
-                              "partial_set": "last3n", "symmetric_noise": False}
+                              "partial_set": "last3n", "symmetric_noise": False, "noise_model": "relative"}
     assert side["packages"]["numpy"] == np.__version__ and "git_commit" in side["code_version"]
     assert side["wall_time_s"] >= 0
 

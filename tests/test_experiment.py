@@ -49,11 +49,14 @@ def quick_cfg():
 # ---- paths -----------------------------------------------------------------------------------
 def test_paths_fill_the_wildcard_patterns():
     args = dict(profile="wave", n=6, partial_set="last3n", delta=1e-3, seed=2)
-    assert paths.data_path(**args) == "data/dtn/wave/n6/last3n/d0.001_s2.npz"
-    assert paths.data_path(**args) == paths.DATA_PATTERN.format(**{**args, "delta": "0.001"})
-    filled = {**args, "delta": "0.001"}
+    assert paths.data_path(**args) == "data/dtn/wave/n6/last3n/relative/d0.001_s2.npz"
+    filled = {**args, "delta": "0.001", "noise_model": "relative"}
+    assert paths.data_path(**args) == paths.DATA_PATTERN.format(**filled)
     assert paths.recon_path("nn", **args) == paths.RECON_PATTERN.format(run="nn", **filled)
-    assert paths.eval_path("cm", **{**args, "delta": 0}) == "results/eval/cm/wave/n6/last3n/d0_s2.json"
+    assert paths.data_path(**args, noise_model="gain") == "data/dtn/wave/n6/last3n/gain/d0.001_s2.npz"
+    # exact data are the same under every model: filed under the default
+    assert paths.eval_path("cm", **{**args, "delta": 0}, noise_model="gain") == \
+        "results/eval/cm/wave/n6/last3n/relative/d0_s2.json"
     assert [paths.fmt_delta(d) for d in (0, 1e-5, 1e-4, 0.001)] == ["0", "1e-05", "0.0001", "0.001"]
     assert paths.sensitivity_path("wave", 6, "full") == "results/sensitivity/wave/n6/full.npz"
 
@@ -61,17 +64,59 @@ def test_paths_fill_the_wildcard_patterns():
 # ---- grid ------------------------------------------------------------------------------------
 def test_default_grid_cells(default_cfg):
     cells, na = grid.expand_cells(default_cfg, METHODS)
-    keys = [(c.run, c.profile, c.n, c.partial_set, c.delta, c.seed) for c in cells + na]
+    keys = [(c.run, c.profile, c.n, c.partial_set, c.noise_model, c.delta, c.seed) for c in cells + na]
     assert len(keys) == len(set(keys)), "a cell listed by two studies is expanded once"
     assert all(c.seed == 0 for c in cells if c.delta == 0), "exact data are run with seed 0 only"
     # Curtis–Morrow cannot complete sigma0 / corners: those cells are not applicable, nothing else is
     assert {(c.method, c.partial_set) for c in na} == {("cm", "sigma0"), ("cm", "corners")}
     # n = 6, δ = 1e-3, seed 1, full data: listed by the noise and the partial study; noise comes first
-    shared = [c for c in cells if (c.run, c.n, c.partial_set, c.delta, c.seed) == ("nn", 6, "full", 1e-3, 1)]
+    shared = [c for c in cells if (c.run, c.n, c.partial_set, c.noise_model, c.delta, c.seed)
+              == ("nn", 6, "full", "relative", 1e-3, 1)]
     assert [c.study for c in shared] == ["noise"]
     sizes = [c for c in cells if c.study == "sizes"]
     assert len(sizes) == 5 * 5  # n ∈ {4..12} × runs {nn, nn_fast, ols, cm, cm1}
-    assert len(cells) == 199 and len(na) == 14
+    assert len(cells) == 199 + 135 and len(na) == 14   # robustness: 3 new models × 3 δ × 3 seeds × 5 runs
+
+
+def test_robustness_study_cells(default_cfg):
+    cells, _ = grid.expand_cells(default_cfg, METHODS)
+    rb = [c for c in cells if c.study == "robustness"]
+    # the relative model's cells are the noise study's (same datasets, same runs): computed once
+    assert {c.noise_model for c in rb} == {"additive", "student_t", "gain"}
+    assert len(rb) == 3 * 3 * 3 * 5 and {c.run for c in rb} == {"nn", "nn_early", "nn_fast", "ols", "cm"}
+    noise = {(c.run, c.delta, c.seed) for c in cells if c.study == "noise" and c.run != "cm1"}
+    assert {(c.run, c.delta, c.seed) for c in rb} <= noise
+    assert len({c.data for c in rb}) == 27 and all(f"/full/{c.noise_model}/d" in c.data for c in rb)
+    batches = grid.batches(cells, METHODS)
+    assert len(batches["nn", "wave_n6_robustness"]) == len(batches["nn_early", "wave_n6_robustness"]) == 27
+    assert all("_gain_d" in c.batch_member for c in cells if c.noise_model == "gain" and c.run == "nn")
+    # every cell of the study maps to a unique key of the workflow's wildcards (common.smk CELL_OF)
+    assert len({(c.run, c.data) for c in cells}) == len(cells)
+
+
+def test_exact_data_are_run_once_whatever_the_noise_models():
+    cfg = copy.deepcopy(load_config())
+    cfg["studies"]["robustness"]["delta"] = [0, 1.0e-3]
+    cells, _ = grid.expand_cells(cfg, METHODS)
+    exact = [c for c in cells if c.delta == 0 and c.n == 6 and c.partial_set == "full" and c.run == "nn_fast"]
+    assert [(c.noise_model, c.seed) for c in exact] == [("relative", 0)]
+    assert grid.noise_models_for(0.0, cfg["studies"]["robustness"]) == ["relative"]
+    assert grid.noise_models_for(1e-3, cfg["studies"]["robustness"])[1] == "additive"
+
+
+def test_robustness_layout_reads_the_robustness_table(default_cfg):
+    layout = figure_layouts(default_cfg, METHODS)["robustness"]
+    assert layout_inputs(layout) == [paths.table_paths("robustness")[0]]
+    models = [p["noise_model"] for p in layout["rows"][0]["panels"]]
+    assert models == ["relative", "additive", "student_t", "gain"]
+
+
+def test_noise_model_wildcard_is_strict():
+    import re
+
+    pattern = re.compile(f"(?:{paths.WILDCARD_CONSTRAINTS['noise_model']})")
+    assert all(pattern.fullmatch(m) for m in ("relative", "additive", "student_t", "gain"))
+    assert not any(pattern.fullmatch(m) for m in ("gains", "relative/d0", "", "Relative"))
 
 
 def test_batches_cover_every_batched_cell_once(default_cfg):
@@ -132,6 +177,8 @@ def _broken(cfg, edit):
      "type float"),
     (lambda c: c["studies"]["noise"]["runs"].append("ghost"), "studies.noise.runs", "unknown run 'ghost'"),
     (lambda c: c["studies"]["partial"]["sets"].append("half"), "studies.partial.sets[5]", "unknown partial"),
+    (lambda c: c["studies"]["robustness"]["noise_models"].append("pink"),
+     "studies.robustness.noise_models[4]", "unknown noise model 'pink'"),
     (lambda c: c["studies"]["sizes"].update(profiles=["stripes"]), "studies.sizes.profiles[0]",
      "unknown profile"),
     (lambda c: c["figures"].update(noise_deltas=[0.5]), "figures.noise_deltas", "does not contain"),

@@ -14,8 +14,8 @@ from discrete_eit.problem.lattice import Lattice
 
 
 def _cell(**kw):
-    base = {"profile": "wave", "n": 4, "set": "full", "delta": 0.0, "seed": 0, "run": "nn",
-            "method": "nn", "study": "noise"}
+    base = {"profile": "wave", "n": 4, "set": "full", "noise_model": "relative", "delta": 0.0, "seed": 0,
+            "run": "nn", "method": "nn", "study": "noise"}
     base.update(kw)
     return base
 
@@ -65,7 +65,7 @@ def _error_df():
 
 def test_build_error_table_sorted_and_typed():
     df = _error_df()
-    assert list(df.columns[:7]) == tb.KEYS
+    assert list(df.columns[:len(tb.KEYS)]) == tb.KEYS
     assert df["n"].dtype.kind == "i" and df["seed"].dtype.kind == "i"
     keys = df[["delta", "seed", "run"]].to_records(index=False).tolist()
     assert keys == sorted(keys)
@@ -211,7 +211,37 @@ def _claim_tables():
                         "ratio_median": 1.02, "ratio_min": 0.8, "ratio_max": 1.3}])
     return {"errors": errors, "summary": tb.summarise_errors(errors), "training": training,
             "regions": regions, "completion": completion, "table1": table1, "sensitivity": pd.DataFrame(),
-            "sensitivity_mc": mc}
+            "sensitivity_mc": mc, "robustness": tb.robustness_table(_robust_errors(), ROBUST)}
+
+
+ROBUST = {"n": [4], "sets": ["full"], "profiles": ["wave"], "noise_models": ["relative", "gain"],
+          "delta": [0.0, 1e-3, 1e-2], "seeds": [0, 1, 2], "runs": ["nn", "ols", "cm"]}
+
+
+def _robust_errors():
+    """Error rows of a robustness study: rel. error = factor × δ × (1 + seed/10) per run, plus rows
+    the study does not select (another n, seed, model and an N/A run)."""
+    factor = {"nn": 10.0, "ols": 12.0, "cm": 1000.0}
+    rows = [tb.error_row(_cell(noise_model=m, delta=d, seed=s, run=r, method=r, study="robustness"),
+                         _metrics(factor[r] * d * (1 + s / 10)), _side())
+            for m in ("relative", "gain") for d in (1e-3, 1e-2) for s in (0, 1, 2) for r in factor]
+    rows += [tb.error_row(_cell(n=5, delta=1e-3, run="nn"), _metrics(9.0), _side()),
+             tb.error_row(_cell(seed=7, delta=1e-3, run="nn"), _metrics(9.0), _side()),
+             tb.error_row(_cell(noise_model="additive", delta=1e-3, run="nn"), _metrics(9.0), _side()),
+             tb.error_row(_cell(set="full", delta=1e-3, run="cm1", method="cm"), None, None)]
+    return tb.build_error_table(rows)
+
+
+def test_robustness_table_means_and_stds_over_seeds():
+    rb = tb.robustness_table(_robust_errors(), ROBUST)
+    assert list(rb.columns[:len(tb.ROBUSTNESS_KEYS)]) == tb.ROBUSTNESS_KEYS
+    assert len(rb) == 2 * 2 * 3 and set(rb["seeds"]) == {3} and set(rb["n_ok"]) == {3}
+    row = cl._select(rb, noise_model="gain", delta=1e-2, run="cm").iloc[0]
+    scale = np.array([1.0, 1.1, 1.2])
+    assert row["rel_l2_mean"] == pytest.approx(10.0 * scale.mean())
+    assert row["rel_l2_std"] == pytest.approx(10.0 * scale.std(ddof=1))
+    assert (row["rel_l2_min"], row["rel_l2_max"]) == pytest.approx((10.0, 12.0))
+    assert tb.robustness_table(_robust_errors(), {**ROBUST, "runs": ["cm1"]}).empty
 
 
 def _edit(df, column, value, **selection):
@@ -252,12 +282,14 @@ BREAK = {
     cl.fig11_cm: _cm_runs_on_last2n,
     cl.table1: _set("table1", "ratio", 10.0, set="full"),
     cl.monte_carlo: _set("sensitivity_mc", "ratio_median", 0.5),
+    cl.robust_cm: _set("robustness", "rel_l2_mean", 1e-6, run="cm", noise_model="gain", delta=1e-2),
+    cl.robust_ols: _set("robustness", "rel_l2_mean", 1.0, run="ols", noise_model="relative", delta=1e-3),
 }
 
 
 def test_claims_registry_holds_every_declared_claim():
     declared = [v for v in vars(cl).values() if isinstance(v, cl.ClaimSpec)]
-    assert set(declared) == set(cl.CLAIMS) == set(BREAK) and len(cl.CLAIMS) == len(set(cl.CLAIMS)) == 20
+    assert set(declared) == set(cl.CLAIMS) == set(BREAK) and len(cl.CLAIMS) == len(set(cl.CLAIMS)) == 22
     assert len({(s.source, s.statement) for s in cl.CLAIMS}) == len(cl.CLAIMS)
 
 
@@ -268,7 +300,9 @@ def test_every_claim_passes_on_good_tables():
     # the test texts are filled from THRESHOLDS and the figures section
     assert all("{" not in c.test for c in claims)
     assert next(c for c in claims if c.source == "Fig 3b").test.startswith("n = 4: median final loss")
-    assert "within [0.8, 1.2]" in claims[-1].test and "(Spearman ρ = 1)" in claims[5].evidence
+    assert "within [0.8, 1.2]" in claims[-3].test and "(Spearman ρ = 1)" in claims[5].evidence
+    assert claims[-2].evidence.startswith("gain: CM/NN δ=0.001 ×100, δ=0.01 ×100; relative: CM/NN")
+    assert claims[-1].evidence.startswith("gain: ols/NN δ=0.001 ×1.2, δ=0.01 ×1.2")
 
 
 @pytest.mark.parametrize("spec", list(BREAK), ids=lambda s: s.evidence.__name__)

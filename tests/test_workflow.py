@@ -25,9 +25,9 @@ from _workflow import QUICK, ROOT, SNAKEMAKE, copy_workflow, install_plugin, sna
 pytestmark = pytest.mark.workflow
 
 TABLES = ["errors", "errors_summary", "speed", "training", "regions", "completion", "sensitivity", "table1",
-          "sensitivity_mc"]
+          "sensitivity_mc", "robustness"]
 FIGURES = ["fig1", "fig3a", "fig3b", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11",
-           "fig12"]
+           "fig12", "robustness"]
 # Rows of these tables must carry finite numbers (NaN allowed only where documented).
 FINITE = {"errors": ["rel_l2", "max_rel", "boundary", "dtn_residual", "wall_time_s"],
           "errors_summary": ["rel_l2_median", "max_rel_median", "boundary_median"],
@@ -35,7 +35,8 @@ FINITE = {"errors": ["rel_l2", "max_rel", "boundary", "dtn_residual", "wall_time
           "completion": ["block_error_median"],
           "sensitivity": ["rank", "n_params"],
           "table1": ["err_measured"],
-          "sensitivity_mc": ["ratio_median"]}
+          "sensitivity_mc": ["ratio_median"],
+          "robustness": ["rel_l2_mean", "rel_l2_min"]}
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -121,7 +122,7 @@ def test_deleting_one_reconstruction_rebuilds_only_it(quick_run, tmp_path):
     for d in ("data", "results", ".snakemake"):
         shutil.copytree(quick_run / d, wd / d, symlinks=True)
     # a per-dataset method: exactly one reconstruction and one evaluation
-    victim = wd / "results/recon/cm/wave/n4/full/d0.01_s0.npz"
+    victim = wd / "results/recon/cm/wave/n4/full/relative/d0.01_s0.npz"
     assert victim.is_file()
     victim.unlink()
     counts = job_counts(snakemake(wd, "-n", *QUICK))
@@ -129,14 +130,14 @@ def test_deleting_one_reconstruction_rebuilds_only_it(quick_run, tmp_path):
     assert "generate" not in counts and "reconstruct_batch" not in counts, counts
     assert counts.get("error_table") == 1 and counts.get("claims") == 1
     # a batched NN result: it is filed again from its batch (no training), nothing else upstream
-    nn_victim = wd / "results/recon/nn/wave/n4/last3n/d0_s0.npz"
+    nn_victim = wd / "results/recon/nn/wave/n4/last3n/relative/d0_s0.npz"
     nn_victim.unlink()
     counts = job_counts(snakemake(wd, "-n", *QUICK))
     assert counts.get("file_batch_member") == 1 and "reconstruct_batch" not in counts, counts
     # deleting the batch retrains that batch (one job) and refiles its members
     batch = wd / "results/recon_batches/nn/wave_n4_partial"
     members = len(list(batch.glob("*.npz")))
-    assert members > 1 and (batch / "last3n_d0_s0.npz").is_file()
+    assert members > 1 and (batch / "last3n_relative_d0_s0.npz").is_file()
     shutil.rmtree(batch)
     counts = job_counts(snakemake(wd, "-n", *QUICK))
     assert counts.get("reconstruct_batch") == 1, counts
@@ -273,11 +274,11 @@ def test_a_new_method_is_one_module(tmp_path, monkeypatch):
     (wd / "plugin.yaml").write_text(yaml.safe_dump({"runs": {"const": {"method": "constant",
                                                                        "options": {"scale": 1.0}}},
                                                     "studies": {"sizes": sizes}}))
-    target = "results/eval/const/wave/n3/full/d0_s0.json"
+    target = "results/eval/const/wave/n3/full/relative/d0_s0.json"
     snakemake(wd, target, "--cores", "2", *QUICK, "plugin.yaml", timeout=600)
     metrics = json.loads((wd / target).read_text())
     assert 0 < metrics["relative_l2_error"] < 1
-    meta = json.loads((wd / "results/recon/const/wave/n3/full/d0_s0.npz.json").read_text())
+    meta = json.loads((wd / "results/recon/const/wave/n3/full/relative/d0_s0.npz.json").read_text())
     assert meta["params"]["method"] == "constant" and meta["info"]["constant"] > 0
     _code_change_reruns_exactly_its_jobs(wd, tmp_path / "plugins" / "constant_method.py", target)
     # without the plugin on the path the same overlay is refused before any job, naming the key

@@ -35,6 +35,7 @@ from discrete_eit.problem.boundary_layouts import BOUNDARY_LAYOUTS
 from discrete_eit.problem.datasets import DataError, generate_dataset
 from discrete_eit.problem.forward import check_gamma
 from discrete_eit.problem.lattice import Lattice
+from discrete_eit.problem.noise import DEFAULT_NOISE_MODEL, NOISE_MODELS
 from discrete_eit.problem.partial import PARTIAL_SETS
 from discrete_eit.problem.profiles import PROFILES, conductivity_profile
 from discrete_eit.problem.sensitivity import predicted_std
@@ -82,14 +83,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     else:
         gamma = conductivity_profile(args.profile, lattice, args.profile_seed)
         profile = args.profile
-    dataset = generate_dataset(gamma, args.n, args.delta, args.seed, args.partial_set, args.symmetric_noise)
+    dataset = generate_dataset(gamma, args.n, args.delta, args.seed, args.partial_set, args.symmetric_noise,
+                               args.noise_model)
     dataset = dataclasses.replace(dataset, profile=profile,
                                   profile_seed=None if args.gamma is not None else args.profile_seed)
     # The sidecar describes the file (its typed fields), it never adds to them.
     params = {"n": args.n, **{k: getattr(dataset, k) for k in DATASET_FIELDS}}
     save_dataset(args.out, dataset, params, inputs, time.perf_counter() - start)
-    log.info("wrote %s (n=%d, delta=%g, seed=%d, partial_set=%s, %d measured entries)", args.out, args.n,
-             args.delta, args.seed, args.partial_set, int(dataset.mask.sum()))
+    log.info("wrote %s (n=%d, noise_model=%s, delta=%g, seed=%d, partial_set=%s, %d measured entries)",
+             args.out, args.n, args.noise_model, args.delta, args.seed, args.partial_set,
+             int(dataset.mask.sum()))
     return 0
 
 
@@ -251,11 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--profile-seed", type=_nonneg_int, default=0,
                    help="seed of random profiles (default: %(default)s)")
     g.add_argument("--delta", "--noise", type=_nonneg_float, default=0.0,
-                   help="relative noise level δ (default: %(default)s; --noise is the old spelling)")
+                   help="noise level δ, as --noise-model defines it (default: %(default)s; --noise is the "
+                        "old spelling)")
     g.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed (default: %(default)s)")
     g.add_argument("--partial-set", "--partial", default="full", choices=sorted(PARTIAL_SETS),
                    help="partial-data set: which entries of Λ are measured (default: %(default)s; "
                         "--partial is the old spelling)")
+    g.add_argument("--noise-model", default=DEFAULT_NOISE_MODEL, choices=sorted(NOISE_MODELS),
+                   help="noise model of Λ^δ (docs/MATH.md §3) (default: %(default)s)")
     g.add_argument("--symmetric-noise", action="store_true",
                    help="symmetrise ξ so Λ^δ stays symmetric (default: off)")
     g.add_argument("--out", type=Path, required=True, help="dataset .npz to write (and its .json sidecar)")

@@ -209,6 +209,32 @@ rule sensitivity_mc:
         "../scripts/sensitivity_mc.py"
 
 
+rule robustness_table:
+    input:
+        paths.table_paths("errors")[0],
+    output:
+        csv=report(
+            paths.table_paths("robustness")[0], caption="../report/robustness_table.rst", category="Tables"
+        ),
+        md=paths.table_paths("robustness")[1],
+    log:
+        paths.log_path("tables", "robustness"),
+    benchmark:
+        paths.benchmark_path("tables", "robustness")
+    localrule: True
+    conda:
+        "../envs/discrete-eit.yaml"
+    threads: 1
+    resources:
+        runtime=5,
+        mem_mb=1000,
+    params:
+        code=fingerprints.script_code("robustness_table"),
+        study=config["studies"]["robustness"],
+    script:
+        "../scripts/robustness_table.py"
+
+
 rule claims:
     input:
         errors=paths.table_paths("errors")[0],
@@ -219,6 +245,7 @@ rule claims:
         table1=paths.table_paths("table1")[0],
         sensitivity=paths.table_paths("sensitivity")[0],
         sensitivity_mc=MC_TABLES[:1],
+        robustness=paths.table_paths("robustness")[0],
     output:
         report(paths.CLAIMS, caption="../report/claims.rst", category="Claims"),
     log:

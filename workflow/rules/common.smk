@@ -55,7 +55,8 @@ def checked(cfg):
 checked(config)
 CELLS, NOT_APPLICABLE = grid.expand_cells(config, METHODS)
 CELL_OF = {
-    (c.run, c.profile, str(c.n), c.partial_set, paths.fmt_delta(c.delta), str(c.seed)): c for c in CELLS
+    (c.run, c.profile, str(c.n), c.partial_set, c.noise_model, paths.fmt_delta(c.delta), str(c.seed)): c
+    for c in CELLS
 }
 BATCHES = grid.batches(CELLS, METHODS)
 SENS_TARGETS = grid.sensitivity_targets(config)
@@ -66,7 +67,7 @@ FIXED_EDGES = fixed_edges(config)
 def cell_of(wildcards):
     """The grid cell a per-cell job's wildcards name."""
     w = wildcards
-    return CELL_OF[w.run, w.profile, w.n, w.partial_set, w.delta, w.seed]
+    return CELL_OF[w.run, w.profile, w.n, w.partial_set, w.noise_model, w.delta, w.seed]
 
 
 def run_method(wildcards):

@@ -1,4 +1,4 @@
-# Datasets: generated once per (profile, n, set, δ, seed) and shared by every run.
+# Datasets: generated once per (profile, n, set, noise model, δ, seed) and shared by every run.
 
 
 rule generate:
@@ -22,4 +22,5 @@ rule generate:
     shell:
         "discrete-eit generate --n {wildcards.n} --profile {wildcards.profile:q}"
         " --profile-seed {params.profile_seed} --delta {wildcards.delta} --seed {wildcards.seed}"
-        " --partial-set {wildcards.partial_set:q} {params.symmetric} --out {output.npz:q} > {log:q} 2>&1"
+        " --partial-set {wildcards.partial_set:q} --noise-model {wildcards.noise_model:q}"
+        " {params.symmetric} --out {output.npz:q} > {log:q} 2>&1"

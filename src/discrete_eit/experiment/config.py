@@ -1,9 +1,9 @@
 """Checks of the workflow configuration beyond its JSON schema, before any job runs.
 
 The schema (``workflow/schemas/config.schema.yaml``) checks the form of every key; this module
-checks names against the package registries (methods, partial sets, profiles), each run's options
-against its method's declared options (names, choices, types), and that every cell a figure shows
-is part of its study. Every problem is a :class:`ConfigError` naming the key.
+checks names against the package registries (methods, partial sets, profiles, noise models), each
+run's options against its method's declared options (names, choices, types), and that every cell
+a figure shows is part of its study. Every problem is a :class:`ConfigError` naming the key.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 from discrete_eit.methods.registry import Method, OptionError
 from discrete_eit.problem.edge_sets import fixed_edge_indices
 from discrete_eit.problem.lattice import Lattice
+from discrete_eit.problem.noise import NOISE_MODELS
 from discrete_eit.problem.partial import PARTIAL_SETS
 from discrete_eit.problem.profiles import PROFILES
 
@@ -51,7 +52,7 @@ def check_options(key: str, method: Method, options: Mapping[str, Any]) -> None:
 
 
 def check_registries(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> None:
-    """Method, partial-set and profile names exist; options fit their method."""
+    """Method, partial-set, profile and noise-model names exist; options fit their method."""
     def method_of(key: str, name: str) -> Method:
         if name not in methods:
             raise ConfigError(key, f"unknown method {name!r}; registered: {', '.join(sorted(methods))}")
@@ -67,14 +68,13 @@ def check_registries(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> N
             if run not in cfg["runs"]:
                 raise ConfigError(f"{key}.runs", f"unknown run {run!r}; defined runs: "
                                   f"{', '.join(cfg['runs'])}")
-        for i, pset in enumerate(study["sets"]):
-            if pset not in PARTIAL_SETS:
-                raise ConfigError(f"{key}.sets[{i}]", f"unknown partial set {pset!r}; registered: "
-                                  f"{', '.join(sorted(PARTIAL_SETS))}")
-        for i, profile in enumerate(study["profiles"]):
-            if profile not in PROFILES:
-                raise ConfigError(f"{key}.profiles[{i}]", f"unknown profile {profile!r}; registered: "
-                                  f"{', '.join(sorted(PROFILES))}")
+        for field, registry, what in (("sets", PARTIAL_SETS, "partial set"),
+                                      ("profiles", PROFILES, "profile"),
+                                      ("noise_models", NOISE_MODELS, "noise model")):
+            for i, name in enumerate(study[field]):
+                if name not in registry:
+                    raise ConfigError(f"{key}.{field}[{i}]", f"unknown {what} {name!r}; registered: "
+                                      f"{', '.join(sorted(registry))}")
 
 
 def study_has(study: Mapping[str, Any], run: str, profile: str, n: int, partial_set: str, delta: float,

@@ -49,7 +49,7 @@ def headline_metrics(errors, metric: str = METRIC) -> dict[str, Any]:
         return out
     study_col = df["study"] if "study" in df else pd.Series("all", index=df.index)
     df = df.assign(study=study_col.fillna("all").replace("", "all"))
-    dims = [c for c in ("profile", "n", "set", "delta") if c in df]
+    dims = [c for c in ("profile", "n", "set", "noise_model", "delta") if c in df]
     ok = df[df["status"] == "ok"] if "status" in df else df
     for study, sdf in df.groupby("study", sort=True):
         varying = [c for c in dims if sdf[c].nunique() > 1]

@@ -14,6 +14,8 @@ Panel kinds
 ``std``        ``sens``, ``delta``: predicted relative std ``δ·std_e/γ_e`` (MATH.md §7).
 ``loss``       ``curves``: list of ``{label, recon}``: training loss vs iteration.
 ``completion`` ``table``: completion-error CSV (Fig 9): block error vs δ.
+``robustness`` ``table``, ``noise_model``: robustness CSV: mean rel. ℓ² error vs δ under one noise
+               model, one line per run, error bars = std over the seeds.
 ``text``       ``text``: a message (e.g. "not applicable").
 Every panel may carry ``title`` and ``mark`` (edge indices outlined, e.g. a fixed edge).
 """
@@ -42,6 +44,7 @@ ERROR_FLOOR = 1e-16
 ERROR_CAP = 1e2
 """Error colour scales stop at this value (a blown-up Curtis–Morrow must not hide the rest)."""
 LATTICE_KINDS = ("truth", "gamma", "error", "rms_error", "std")
+PLOT_KINDS = ("loss", "completion", "robustness")
 ERROR_KINDS = ("error", "rms_error", "std")
 
 
@@ -190,8 +193,8 @@ def render_layout(layout: dict[str, Any], load: Loader = _npz_loader,
     ncols = max(len(r["panels"]) for r in rows)
     size = layout.get("panel_size", 2.3)
     has_lattice = any(p["kind"] in LATTICE_KINDS for r in rows for p in r["panels"])
-    plot_first = any(r["panels"] and r["panels"][0]["kind"] in ("loss", "completion") for r in rows)
-    margin_l = 0.75 if plot_first else 0.4            # inches: row labels (+ a plot's y label)
+    plot_first = any(r["panels"] and r["panels"][0]["kind"] in PLOT_KINDS for r in rows)
+    margin_l = layout.get("margin_left", 0.75 if plot_first else 0.4)   # inches: row labels (+ a y label)
     margin_r = 2.0 if has_lattice else 0.2            # inches: colour bars
     width = size * ncols + margin_l + margin_r
     height = size * len(rows) + (0.8 if layout.get("title") else 0.4)
@@ -239,6 +242,8 @@ def render_layout(layout: dict[str, Any], load: Loader = _npz_loader,
                 _draw_loss(ax, p, history)
             elif k == "completion":
                 _draw_completion(ax, p)
+            elif k == "robustness":
+                _draw_robustness(ax, p)
             elif k == "text":
                 ax.axis("off")
                 ax.text(0.5, 0.5, p["text"], ha="center", va="center", wrap=True, fontsize=9,
@@ -302,13 +307,34 @@ def _draw_completion(ax, panel: dict[str, Any]) -> None:
     if not df.empty:
         d = np.array([df["delta"].min(), df["delta"].max()])
         ax.loglog(d, d, "k--", lw=0.8, label="δ")
+    _log_axes_vs_delta(ax, "rel. error of the N×N block", legend=True)
+
+
+def _log_axes_vs_delta(ax, ylabel: str, legend: bool) -> None:
+    """Log-log axes of a quantity against the noise level δ (Fig 9's completion, the robustness)."""
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("noise level δ", fontsize=8)
-    ax.set_ylabel("rel. error of the N×N block", fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.tick_params(which="both", labelsize=7)   # short log ranges label minor ticks too
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, frameon=False)
+    if legend:
+        ax.legend(fontsize=7, frameon=False)
+
+
+def _draw_robustness(ax, panel: dict[str, Any]) -> None:
+    import pandas as pd
+
+    df = pd.read_csv(panel["table"])
+    df = df[df["noise_model"] == panel["noise_model"]]
+    for run, g in df.groupby("run", sort=False):
+        g = g.sort_values("delta")
+        # a one-seed std is NaN: no bar; a bar may not reach below zero on the log axis
+        std = g["rel_l2_std"].fillna(0).to_numpy()
+        low = np.minimum(std, 0.9 * g["rel_l2_mean"].to_numpy())
+        ax.errorbar(g["delta"], g["rel_l2_mean"], yerr=np.vstack([low, std]), marker="o", ms=3, lw=1.2,
+                    capsize=2, label=run)
+    _log_axes_vs_delta(ax, "rel. ℓ² error (mean ± std over seeds)", legend=not df.empty)
 
 
 # ---- Fig 1 -----------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """The experiment grid: which cells (run × dataset) the configuration asks for, and how they batch.
 
 A *cell* is one reconstruction: a run (a method plus options, ``config['runs']``) applied to one
-dataset (profile, n, partial set, δ, noise seed) of a study. Exact data (δ = 0) do not depend on
-the noise seed and are run with seed 0 only. A cell listed by several studies belongs to the first
-(order :data:`STUDY_ORDER`, then the extra studies by name). Cells a method cannot handle (CM on a
-set that does not determine Λ) are kept apart as *not applicable* and appear so in the error table.
+dataset (profile, n, partial set, noise model, δ, noise seed) of a study. Exact data (δ = 0) do not
+depend on the noise seed or model and are run with seed 0 under the default model only. A cell
+listed by several studies belongs to the first (order :data:`STUDY_ORDER`, then the extra studies
+by name). Cells a method cannot handle (CM on a set that does not determine Λ) are kept apart as
+*not applicable* and appear so in the error table.
 
 Runs of a batched method (``nn``) train all cells of one (run, profile, n, study) together: a
 *batch*, named ``{profile}_n{n}_{study}``.
@@ -15,15 +16,17 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from functools import cache
+from itertools import product
 from typing import Any, NamedTuple
 
 from discrete_eit.methods.registry import Method
 from discrete_eit.problem.lattice import Lattice
+from discrete_eit.problem.noise import DEFAULT_NOISE_MODEL
 from discrete_eit.problem.partial import partial_mask
 
 from . import paths
 
-STUDY_ORDER = ("sizes", "noise", "partial", "prior")
+STUDY_ORDER = ("sizes", "noise", "partial", "prior", "robustness")
 
 
 class Cell(NamedTuple):
@@ -37,14 +40,20 @@ class Cell(NamedTuple):
     partial_set: str
     delta: float
     seed: int
+    noise_model: str = DEFAULT_NOISE_MODEL
+
+    @property
+    def dataset(self) -> tuple:
+        """The dataset's identity, as the path functions take it: (profile, n, set, δ, seed, model)."""
+        return self.profile, self.n, self.partial_set, self.delta, self.seed, self.noise_model
 
     @property
     def data(self) -> str:
-        return paths.data_path(self.profile, self.n, self.partial_set, self.delta, self.seed)
+        return paths.data_path(*self.dataset)
 
     @property
     def recon(self) -> str:
-        return paths.recon_path(self.run, self.profile, self.n, self.partial_set, self.delta, self.seed)
+        return paths.recon_path(self.run, *self.dataset)
 
     @property
     def recon_meta(self) -> str:
@@ -52,7 +61,7 @@ class Cell(NamedTuple):
 
     @property
     def eval(self) -> str:
-        return paths.eval_path(self.run, self.profile, self.n, self.partial_set, self.delta, self.seed)
+        return paths.eval_path(self.run, *self.dataset)
 
     @property
     def batch(self) -> str:
@@ -62,13 +71,14 @@ class Cell(NamedTuple):
     @property
     def batch_member(self) -> str:
         """The cell's file inside its batch directory (profile and n are those of the batch)."""
-        return f"{paths.batch_dir(self.run, self.batch)}/{self.partial_set}_d{paths.fmt_delta(self.delta)}" \
-               f"_s{self.seed}.npz"
+        return f"{paths.batch_dir(self.run, self.batch)}/{self.partial_set}_{self.noise_model}" \
+               f"_d{paths.fmt_delta(self.delta)}_s{self.seed}.npz"
 
     def row(self) -> dict[str, Any]:
         """The cell's key columns in the result tables."""
         return {"study": self.study, "run": self.run, "method": self.method, "profile": self.profile,
-                "n": self.n, "set": self.partial_set, "delta": self.delta, "seed": self.seed}
+                "n": self.n, "set": self.partial_set, "noise_model": self.noise_model, "delta": self.delta,
+                "seed": self.seed}
 
 
 def studies(cfg: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
@@ -82,6 +92,11 @@ def seeds_for(delta: float, study: Mapping[str, Any]) -> list[int]:
     return [0] if float(delta) == 0 else list(study["seeds"])
 
 
+def noise_models_for(delta: float, study: Mapping[str, Any]) -> list[str]:
+    """Noise models of a noise level: the default alone for exact data (no noise under any model)."""
+    return [DEFAULT_NOISE_MODEL] if float(delta) == 0 else list(study["noise_models"])
+
+
 def expand_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> tuple[list[Cell], list[Cell]]:
     """All cells of all studies, deduplicated: ``(cells, not_applicable)``."""
     seen, cells, skipped = set(), [], []
@@ -91,15 +106,15 @@ def expand_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> tuple
             for n in st["n"]:
                 for pset in st["sets"]:
                     for delta in st["delta"]:
-                        for seed in seeds_for(delta, st):
+                        for model, seed in product(noise_models_for(delta, st), seeds_for(delta, st)):
                             for run in st["runs"]:
-                                ident = (run, profile, n, pset, paths.fmt_delta(delta), seed)
+                                ident = (run, profile, n, pset, model, paths.fmt_delta(delta), seed)
                                 if ident in seen:
                                     continue
                                 seen.add(ident)
                                 method = cfg["runs"][run]["method"]
                                 ok = _applies(methods[method], pset, n)
-                                c = Cell(name, run, method, profile, n, pset, float(delta), seed)
+                                c = Cell(name, run, method, profile, n, pset, float(delta), seed, model)
                                 (cells if ok else skipped).append(c)
     return cells, skipped
 
@@ -182,6 +197,7 @@ def loss_curve_cells(cfg: Mapping[str, Any], cells: list[Cell], methods: Mapping
     fig = cfg["figures"]
     return [{"label": f"{c.run} n={c.n} δ={c.delta:g}", "recon": c.recon} for c in cells
             if methods[c.method].history_columns and c.partial_set == "full"
+            and c.noise_model == DEFAULT_NOISE_MODEL
             and c.profile == fig["profile"] and c.seed == (0 if c.delta == 0 else fig["seed"])]
 
 
@@ -191,7 +207,8 @@ def training_cells(cfg: Mapping[str, Any], cells: list[Cell]) -> list[Cell]:
     return [c for c in cells if c.method == method]
 
 
-TABLES = ("errors", "errors_summary", "speed", "training", "regions", "completion", "sensitivity", "table1")
+TABLES = ("errors", "errors_summary", "speed", "training", "regions", "completion", "sensitivity", "table1",
+          "robustness")
 """Result tables every run writes (CSV + Markdown), plus ``sensitivity_mc`` when enabled."""
 
 

@@ -13,11 +13,11 @@ from discrete_eit.methods.registry import Method
 
 from .config import fixed_edges
 from .grid import method_applies
-from .paths import data_path, recon_path, sensitivity_path
+from .paths import data_path, recon_path, sensitivity_path, table_paths
 
 
 def figure_layouts(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> dict[str, dict]:
-    """``{figure name: layout}`` of Figs 3a–12 for this configuration."""
+    """``{figure name: layout}`` of Figs 3a–12 and the robustness figure for this configuration."""
     FIG = cfg["figures"]
     _P, _S, _WN = FIG["profile"], FIG["seed"], FIG["working_n"]
     _NN, _CM = FIG["nn_run"], FIG["cm_run"]
@@ -122,4 +122,11 @@ def figure_layouts(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> dic
                   "error_label": "relative error / predicted relative std",
                   "rows": [{"label": "NN |γ̂−γ|/γ", "panels": err_row},
                            {"label": "predicted std/γ", "panels": std_row}]}
+    rb = _ST["robustness"]
+    sizes = ", ".join(map(str, rb["n"]))
+    L["robustness"] = {"title": f"Robustness: error vs noise level under each noise model (n = {sizes}, "
+                       f"full data; mean ± std over the seeds {', '.join(map(str, rb['seeds']))})",
+                       "panel_size": 3.6, "margin_left": 1.0, "rows": [{"panels": [
+                           {"kind": "robustness", "table": table_paths("robustness")[0], "noise_model": m,
+                            "title": f"noise model: {m}"} for m in rb["noise_models"]]}]}
     return L

@@ -1,20 +1,25 @@
-"""Where the workflow keeps every artifact (one dataset per (profile, n, set, δ, seed), shared by runs).
+"""Where the workflow keeps every artifact (one dataset per (profile, n, set, noise model, δ, seed),
+shared by runs).
 
 ::
 
-    data/dtn/{profile}/n{n}/{partial_set}/d{delta}_s{seed}.npz            dataset (+ .npz.json sidecar)
-    results/recon/{run}/{profile}/n{n}/{partial_set}/d{delta}_s{seed}.npz reconstruction (+ sidecar)
-    results/recon_batches/{run}/{batch}/                                   a batched run's raw output
-    results/eval/{run}/{profile}/n{n}/{partial_set}/d{delta}_s{seed}.json  its metrics
-    results/sensitivity/{profile}/n{n}/{partial_set}.npz                   linearised error prediction
+    data/dtn/{profile}/n{n}/{partial_set}/{noise_model}/d{delta}_s{seed}.npz     dataset (+ .npz.json)
+    results/recon/{run}/{profile}/n{n}/{partial_set}/{noise_model}/d{delta}_s{seed}.npz  reconstruction
+    results/recon_batches/{run}/{batch}/                                          a batched run's output
+    results/eval/{run}/{profile}/n{n}/{partial_set}/{noise_model}/d{delta}_s{seed}.json  its metrics
+    results/sensitivity/{profile}/n{n}/{partial_set}.npz                          linearised prediction
 
-δ is written with Python's ``g`` format (0, 1e-05, 0.001, …). The ``*_PATTERN`` constants are the
-same paths with Snakemake wildcards; the functions fill them in.
+δ is written with Python's ``g`` format (0, 1e-05, 0.001, …). The noise model is a registered name
+(:data:`discrete_eit.problem.noise.NOISE_MODELS`); exact data (δ = 0) are the same under every
+model and are filed under the default, ``relative``. The ``*_PATTERN`` constants are the same
+paths with Snakemake wildcards; the functions fill them in.
 """
 
 from __future__ import annotations
 
-CELL = "{profile}/n{n}/{partial_set}/d{delta}_s{seed}"
+from discrete_eit.problem.noise import DEFAULT_NOISE_MODEL, NOISE_MODELS
+
+CELL = "{profile}/n{n}/{partial_set}/{noise_model}/d{delta}_s{seed}"
 DATA_PATTERN = f"data/dtn/{CELL}.npz"
 RECON_PATTERN = f"results/recon/{{run}}/{CELL}.npz"
 EVAL_PATTERN = f"results/eval/{{run}}/{CELL}.json"
@@ -43,6 +48,7 @@ WILDCARD_CONSTRAINTS = {
     "delta": r"[0-9][0-9.e+-]*",
     "seed": r"[0-9]+",
     "batch": r"[a-z0-9_]+",
+    "noise_model": "|".join(sorted(NOISE_MODELS)),   # strict: exactly the registered models
 }
 
 
@@ -51,23 +57,32 @@ def fmt_delta(delta: float) -> str:
     return f"{float(delta):g}"
 
 
-def _cell(profile: str, n: int, partial_set: str, delta: float, seed: int) -> str:
-    return CELL.format(profile=profile, n=n, partial_set=partial_set, delta=fmt_delta(delta), seed=seed)
+def noise_model_of(delta: float, noise_model: str = DEFAULT_NOISE_MODEL) -> str:
+    """The model a dataset is filed under: the default for exact data (no noise, whatever the model)."""
+    return noise_model if float(delta) != 0 else DEFAULT_NOISE_MODEL
 
 
-def data_path(profile: str, n: int, partial_set: str, delta: float, seed: int) -> str:
+def _cell(profile: str, n: int, partial_set: str, delta: float, seed: int, noise_model: str) -> str:
+    return CELL.format(profile=profile, n=n, partial_set=partial_set,
+                       noise_model=noise_model_of(delta, noise_model), delta=fmt_delta(delta), seed=seed)
+
+
+def data_path(profile: str, n: int, partial_set: str, delta: float, seed: int,
+              noise_model: str = DEFAULT_NOISE_MODEL) -> str:
     """The dataset of one cell."""
-    return f"data/dtn/{_cell(profile, n, partial_set, delta, seed)}.npz"
+    return f"data/dtn/{_cell(profile, n, partial_set, delta, seed, noise_model)}.npz"
 
 
-def recon_path(run: str, profile: str, n: int, partial_set: str, delta: float, seed: int) -> str:
+def recon_path(run: str, profile: str, n: int, partial_set: str, delta: float, seed: int,
+               noise_model: str = DEFAULT_NOISE_MODEL) -> str:
     """The reconstruction of one cell by one run."""
-    return f"results/recon/{run}/{_cell(profile, n, partial_set, delta, seed)}.npz"
+    return f"results/recon/{run}/{_cell(profile, n, partial_set, delta, seed, noise_model)}.npz"
 
 
-def eval_path(run: str, profile: str, n: int, partial_set: str, delta: float, seed: int) -> str:
+def eval_path(run: str, profile: str, n: int, partial_set: str, delta: float, seed: int,
+              noise_model: str = DEFAULT_NOISE_MODEL) -> str:
     """The metrics of one reconstruction."""
-    return f"results/eval/{run}/{_cell(profile, n, partial_set, delta, seed)}.json"
+    return f"results/eval/{run}/{_cell(profile, n, partial_set, delta, seed, noise_model)}.json"
 
 
 def sensitivity_path(profile: str, n: int, partial_set: str) -> str:

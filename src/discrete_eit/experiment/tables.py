@@ -4,7 +4,7 @@ Pure functions from plain records (dicts, arrays) to :class:`pandas.DataFrame`, 
 CSV and Markdown. The workflow scripts (``workflow/scripts/*.py``) only load files and call
 these; the unit tests exercise them on synthetic records.
 
-Key columns of every per-run table: ``profile, n, set, delta, seed, run, method``.
+Key columns of every per-run table: ``profile, n, set, noise_model, delta, seed, run, method``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 
 from discrete_eit.problem.metrics import relative_l2_error
 
-KEYS = ["profile", "n", "set", "delta", "seed", "run", "method"]
+KEYS = ["profile", "n", "set", "noise_model", "delta", "seed", "run", "method"]
 CELL_KEYS = [k for k in KEYS if k != "seed"]
 METRICS = ["rel_l2", "max_rel", "centre", "boundary", "dtn_residual"]
 """Error metrics (MATH.md §8): relative ℓ², max relative edge error, centre / boundary-ring
@@ -59,7 +59,7 @@ def error_row(cell: Mapping[str, Any], metrics: Mapping[str, Any] | None,
               source: str = "") -> dict[str, Any]:
     """One row of the error table.
 
-    cell : the keys ``profile, n, set, delta, seed, run, method`` (and optionally ``study``).
+    cell : the keys :data:`KEYS` (and optionally ``study``).
     metrics : the JSON of ``discrete-eit evaluate`` (None when the method does not apply).
     sidecar : the reconstruction's provenance sidecar (``info``, ``wall_time_s``, ``batch_size``).
     gamma_valid : whether γ̂ is finite and positive (None: infer from the DtN residual).
@@ -91,7 +91,7 @@ ERROR_COLUMNS = [*KEYS, "study", *METRICS, "iterations", "wall_time_s", "batch_s
 
 
 def build_error_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """The error table (Table E), one row per (n, δ, seed, set, profile, run), sorted."""
+    """The error table (Table E), one row per (profile, n, set, noise model, δ, seed, run), sorted."""
     df = pd.DataFrame(list(rows))
     if df.empty:
         return pd.DataFrame(columns=ERROR_COLUMNS)
@@ -100,7 +100,8 @@ def build_error_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     df["delta"] = df["delta"].astype(float)
     if "source" not in df:
         df["source"] = ""
-    df = df[ERROR_COLUMNS].sort_values(["profile", "n", "set", "delta", "seed", "run"], kind="stable")
+    df = df[ERROR_COLUMNS].sort_values(["profile", "n", "set", "noise_model", "delta", "seed", "run"],
+                                       kind="stable")
     return df.reset_index(drop=True)
 
 
@@ -138,6 +139,39 @@ def speed_table(df: pd.DataFrame) -> pd.DataFrame:
                 wall_time_s_max=("wall_time_s", "max"), iterations_median=("iterations", "median"),
                 iterations_max=("iterations", "max"), batch_size_median=("batch_size", "median"))
     return out.reset_index()
+
+
+# ---- robustness to the noise model (ours) -----------------------------------------------------
+ROBUSTNESS_KEYS = ["profile", "n", "set", "noise_model", "delta", "run", "method"]
+
+
+def robustness_table(errors: pd.DataFrame, study: Mapping[str, Any]) -> pd.DataFrame:
+    """Per (profile, n, set, noise model, δ, run): mean and std over the noise seeds of the errors.
+
+    errors : the error table (:func:`build_error_table`, or read back from its CSV).
+    study : the robustness study (``studies.robustness``: its n, sets, profiles, noise models,
+        δ > 0, seeds and runs select the rows; cells it shares with other studies count too).
+
+    Columns: :data:`ROBUSTNESS_KEYS`, ``seeds`` (rows), ``n_ok`` (valid γ̂), ``rel_l2_mean``,
+    ``rel_l2_std`` (sample std, ddof 1; NaN for one seed), ``rel_l2_min``, ``rel_l2_max`` and
+    ``centre_mean``. Means skip NaN metrics; an invalid γ̂ counts with its (finite) error.
+    """
+    sel = errors[errors["run"].isin(study["runs"]) & errors["n"].isin(study["n"])
+                 & errors["set"].isin(study["sets"]) & errors["profile"].isin(study["profiles"])
+                 & errors["noise_model"].isin(study["noise_models"]) & errors["seed"].isin(study["seeds"])
+                 & np.isin(np.round(errors["delta"].astype(float), 15),
+                           np.round([d for d in study["delta"] if d > 0], 15))
+                 & (errors["status"] != STATUS_NA)]
+    cols = ["seeds", "n_ok", "rel_l2_mean", "rel_l2_std", "rel_l2_min", "rel_l2_max", "centre_mean"]
+    if sel.empty:
+        return pd.DataFrame(columns=[*ROBUSTNESS_KEYS, *cols])
+    g = sel.assign(ok=sel["status"] == STATUS_OK).groupby(ROBUSTNESS_KEYS, sort=True)
+    out = g.agg(seeds=("seed", "size"), n_ok=("ok", "sum"), rel_l2_mean=("rel_l2", "mean"),
+                rel_l2_std=("rel_l2", "std"), rel_l2_min=("rel_l2", "min"), rel_l2_max=("rel_l2", "max"),
+                centre_mean=("centre", "mean"))
+    out = out.reset_index()
+    out["n_ok"] = out["n_ok"].astype(int)
+    return out
 
 
 # ---- training histories (Fig 3) --------------------------------------------------------------

@@ -12,7 +12,10 @@ start and its extra outputs.
 Stopping (``stop``): ``discrepancy`` — the first iterate with ``F(γ) <= τ² δ² ν(γ)``, ν the
 model's ``noise_factor`` (Morozov's principle [1]_, which makes Levenberg–Marquardt an iterative
 regularisation method [2]_); ``converge`` — until step, gradient or loss reach rounding level;
-``auto`` — discrepancy when δ > 0 is known, else converge.
+``auto`` — discrepancy when δ > 0 is known and the data carry the relative noise model (or an
+unknown one), else converge. The discrepancy target is the expected misfit at the truth under the
+*relative* model (MATH.md §3); for another model (``additive``, ``student_t``, ``gain``) ``auto``
+converges and says so on stderr, and an explicit ``discrepancy`` is honoured with a warning.
 
 References
 ----------
@@ -24,6 +27,7 @@ References
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,12 +36,14 @@ import numpy as np
 
 from discrete_eit.problem.datasets import Dataset
 from discrete_eit.problem.metrics import relative_l2_error
+from discrete_eit.problem.noise import DEFAULT_NOISE_MODEL
 
 from .levenberg_marquardt import Evaluation, JacobianSVD, LMResult, NormalEquations, levenberg_marquardt
 from .registry import Option, Reconstruction
 
 LM_STOP_RULES = ("auto", "converge", "discrepancy")
 SOLVERS = ("auto", "normal", "svd")
+log = logging.getLogger(__name__)
 ACCELERATIONS = ("auto", "geodesic", "none")
 HISTORY_COLUMNS = (*LMResult.HISTORY_COLUMNS[:-1], "gamma_error")
 """Columns of ``arrays['history']``: the solver's, with its monitor being the relative γ error."""
@@ -118,11 +124,18 @@ def lm_settings(dataset: Dataset, method: str, *, max_iterations: int, tol: floa
         if value not in choices:
             raise ValueError(f"{method}: {name} must be one of {', '.join(choices)}, got {value!r}")
     delta = _noise_level(dataset, delta)
+    relative = dataset.noise_model in (None, DEFAULT_NOISE_MODEL)   # None: unknown, taken as the paper's
     if stop == "auto":
-        stop = "discrepancy" if delta else "converge"
+        stop = "discrepancy" if delta and relative else "converge"
+        if delta and not relative:
+            log.warning("%s: %s: noise model %r: stop=auto converges (the discrepancy target assumes the "
+                        "relative model)", method, dataset.source, dataset.noise_model)
     elif stop == "discrepancy" and not delta:
         raise ValueError(f"{method}: stop=discrepancy needs a noise level delta > 0 (option --delta "
                          "or the dataset's delta)")
+    elif stop == "discrepancy" and not relative:
+        log.warning("%s: %s: stop=discrepancy with noise model %r: the target assumes the relative model",
+                    method, dataset.source, dataset.noise_model)
     return LMSettings(max_iterations, tol, tau, delta, stop, solver, acceleration)
 
 

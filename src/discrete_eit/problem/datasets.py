@@ -8,7 +8,7 @@ import numpy as np
 
 from .forward import check_gamma, dtn_matrix
 from .lattice import Lattice
-from .noise import add_relative_noise
+from .noise import DEFAULT_NOISE_MODEL, NOISE_MODELS, add_noise, check_noise_model
 from .partial import partial_mask
 
 
@@ -28,9 +28,11 @@ class Dataset:
     gamma_true : (2n(n+1),) float64 or None — the truth, when known.
     source : where the data came from (file name), used in error messages.
     profile, profile_seed : the conductivity profile the truth was drawn from (None: unknown).
-    delta : relative noise level δ of Λ^δ (None: unknown, e.g. a measured matrix).
+    delta : noise level δ of Λ^δ (None: unknown, e.g. a measured matrix); its meaning is that of
+        ``noise_model``.
     seed : noise seed; partial_set : name of the measured index set; symmetric_noise : whether ξ
-        was symmetrised (MATH.md §3). None where unknown.
+        was symmetrised; noise_model : the registered noise model (:mod:`.noise`, MATH.md §3).
+        None where unknown.
 
     These are typed fields stored in the dataset file itself (covered by its hash); nothing a
     method computes may come from elsewhere (a provenance sidecar only describes the file).
@@ -47,6 +49,7 @@ class Dataset:
     seed: int | None = None
     partial_set: str | None = None
     symmetric_noise: bool | None = None
+    noise_model: str | None = None
 
     def __post_init__(self) -> None:
         validate_dataset(self)
@@ -62,7 +65,7 @@ class Dataset:
 
 
 METADATA_FIELDS = {"profile": str, "profile_seed": int, "delta": float, "seed": int, "partial_set": str,
-                   "symmetric_noise": bool}
+                   "symmetric_noise": bool, "noise_model": str}
 """The fields of :class:`Dataset` that say what the data are, with their types (stored in the file)."""
 
 
@@ -90,6 +93,9 @@ def validate_dataset(d: Dataset) -> None:
         raise DataError(f"{src}: mask selects no entry of dtn")
     if np.any(np.isfinite(d.dtn[~d.mask])):
         raise DataError(f"{src}: unmeasured entries (mask False) must be NaN")
+    if d.noise_model is not None and d.noise_model not in NOISE_MODELS:
+        raise DataError(f"{src}: unknown noise model {d.noise_model!r}; known: "
+                        f"{', '.join(sorted(NOISE_MODELS))}")
     if d.gamma_true is not None:
         try:
             d.gamma_true = check_gamma(Lattice(d.n), d.gamma_true, "gamma_true")
@@ -98,11 +104,18 @@ def validate_dataset(d: Dataset) -> None:
 
 
 def generate_dataset(gamma: np.ndarray, n: int, delta: float = 0.0, seed: int = 0,
-                     partial_set: str = "full", symmetric_noise: bool = False) -> Dataset:
-    """Exact Λ(γ), relative noise of level δ with ``seed``, restricted to the named partial set."""
+                     partial_set: str = "full", symmetric_noise: bool = False,
+                     noise_model: str = DEFAULT_NOISE_MODEL) -> Dataset:
+    """Exact Λ(γ) with noise of level δ (model ``noise_model``, ``seed``) on the named partial set.
+
+    The noise is drawn for every entry before masking (docs/conventions.md), so datasets that
+    differ only in their partial set share the noise on common entries.
+    """
+    check_noise_model(noise_model)
     lattice = Lattice(n)
     gamma = check_gamma(lattice, gamma)
     mask = partial_mask(partial_set, lattice)
-    noisy = add_relative_noise(dtn_matrix(lattice, gamma), delta, seed, symmetric_noise)
+    noisy = add_noise(dtn_matrix(lattice, gamma), delta, seed, noise_model, symmetric_noise)
     return Dataset(n=n, dtn=np.where(mask, noisy, np.nan), mask=mask, gamma_true=gamma, delta=float(delta),
-                   seed=int(seed), partial_set=partial_set, symmetric_noise=bool(symmetric_noise))
+                   seed=int(seed), partial_set=partial_set, symmetric_noise=bool(symmetric_noise),
+                   noise_model=noise_model)
