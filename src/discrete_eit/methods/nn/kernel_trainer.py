@@ -18,7 +18,7 @@ from discrete_eit.problem.datasets import Dataset
 from discrete_eit.problem.lattice import Lattice
 
 from .layout import _box, _common_n, dirichlet_grid, grid_data
-from .schedule import ADAM_STOP_RULES, BETA_SCHEDULE, Schedule
+from .schedule import ADAM_STOP_RULES, Schedule
 from .training import BatchHistory, TrainResult, gamma_errors, print_finished, print_progress
 
 #: Target wall time of one kernel call (s): short enough for progress lines, long enough that the
@@ -68,7 +68,7 @@ class KernelTrainer:
         self.bad = np.zeros(B, dtype=np.int64)
         self.drops = np.zeros(B, dtype=np.int64)
         self.active = np.ones(B, dtype=bool)
-        self.betas = np.array(BETA_SCHEDULE, dtype=float)
+        self.betas = np.array(sched.beta_table, dtype=float)
         self._work = kernel.scratch(n)
         self._first = np.zeros(B)
         self.truth = [None if d.gamma_true is None else np.asarray(d.gamma_true) for d in datasets]
@@ -92,7 +92,8 @@ class KernelTrainer:
                       self.lower, self.upper, self.m_gamma, self.v_gamma, self.m_kernel,
                       self.v_kernel, self.t, self.updates, self.lr, self.best, self.bad, self.drops,
                       self.active, self.betas, s.eps, s.threshold, s.patience, s.factor, s.min_lr,
-                      ADAM_STOP_RULES.index(s.stop), False, *self._work, self._first)
+                      ADAM_STOP_RULES.index(s.stop), s.moments == "reset", *self._work,
+                      self._first)
 
     def run(self, iterations: int, log_every: int = 1000, progress: float = 10.0,
             label: str = "nn") -> list[TrainResult]:

@@ -23,7 +23,7 @@ from discrete_eit.problem.edge_sets import parse_fixed_edges
 from discrete_eit.problem.lattice import Lattice
 from discrete_eit.problem.metrics import relative_l2_error
 
-from .schedule import ADAM_STOP_RULES, Schedule
+from .schedule import ADAM_STOP_RULES, BETA_SCHEDULES, MOMENT_RULES, Schedule
 from .training import BACKENDS, initial_gamma, resolve_backend
 
 HISTORY_COLUMNS = ("iteration", "loss", "step", "gamma_error")
@@ -65,6 +65,11 @@ def _torch_threads(threads: int):
     Option("threshold", float, 1e-4, "plateau rule: relative improvement threshold"),
     Option("patience", int, 20_000, "plateau rule: bad iterations before the step is reduced"),
     Option("factor", float, 0.1, "plateau rule: step reduction factor"),
+    Option("schedule", str, "paper", "Adam betas at the step drops: paper ((0.9, 0.999) → (0.99, "
+           "0.9999) → (0.999, 0.99999)) or authors (the authors' code: β1 0.9 → 0.99 → 0.999, "
+           "β2 stays 0.999)", choices=tuple(BETA_SCHEDULES)),
+    Option("moments", str, "keep", "Adam's moments at a drop that changes the betas: keep (and "
+           "the step count) or reset (a fresh Adam)", choices=MOMENT_RULES),
     Option("min_lr", float, 1e-7, "plateau rule: minimum step"),
     Option("log_every", int, 1000, "history interval in iterations"),
     Option("backend", str, "auto", "training loop: numba (the fused CPU kernel), torch, or auto "
@@ -79,9 +84,9 @@ def _torch_threads(threads: int):
 ), batched=True, history_columns=HISTORY_COLUMNS)
 def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float, lam: float,
               seed: int, init_low: float, init_high: float, gamma_min: float, gamma_max: float | None,
-              fixed_edges: str, threshold: float, patience: int, factor: float, min_lr: float,
-              log_every: int, backend: str, device: str, compile: str, threads: int,
-              progress: float) -> list[Reconstruction]:
+              fixed_edges: str, threshold: float, patience: int, factor: float, schedule: str,
+              moments: str, min_lr: float, log_every: int, backend: str, device: str, compile: str,
+              threads: int, progress: float) -> list[Reconstruction]:
     """The paper's network trained by Adam with the plateau schedule of MATH.md §4."""
     if not datasets:
         return []
@@ -101,8 +106,8 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
             raise ValueError(f"{d.source}: {exc}") from None
         if parsed is not None:
             fixed[b], fixed_values[b] = parsed[0], np.where(parsed[0], parsed[1], 1.0)
-    schedule = Schedule(lr=lr, threshold=threshold, patience=patience, factor=factor,
-                        min_lr=min_lr, stop=stop)
+    sched = Schedule(lr=lr, threshold=threshold, patience=patience, factor=factor,
+                     min_lr=min_lr, stop=stop, betas=schedule, moments=moments)
     gamma0 = initial_gamma(E, seed, init_low, init_high)
     backend, device = resolve_backend(backend, device)
     common = {"lam": lam, "lower": gamma_min, "upper": upper, "fixed": fixed,
@@ -112,12 +117,12 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
     if backend == "numba":
         from .kernel_trainer import KernelTrainer
 
-        results = KernelTrainer(datasets, gamma0, schedule, **common).run(iterations, **run)
+        results = KernelTrainer(datasets, gamma0, sched, **common).run(iterations, **run)
     else:
         from .trainer import FastTrainer
 
         with _torch_threads(threads):
-            trainer = FastTrainer(datasets, gamma0, schedule, device=device, compile=compile,
+            trainer = FastTrainer(datasets, gamma0, sched, device=device, compile=compile,
                                   **common)
             results = trainer.run(iterations, **run)
     out = []

@@ -23,7 +23,7 @@ from discrete_eit.problem.lattice import Lattice
 
 from .layout import _box, _common_n, dirichlet_grid, grid_data, grid_to_kernel
 from .loss import DTYPE, loss_and_grad
-from .schedule import BETA_SCHEDULE, Schedule, TrainState, _make_step
+from .schedule import Schedule, TrainState, _make_step
 from .training import BatchHistory, TrainResult, gamma_errors, initial_gamma, print_finished, print_progress
 
 __all__ = ["FastTrainer", "TrainResult", "initial_gamma", "resolve_device"]
@@ -79,7 +79,7 @@ class FastTrainer:
         lo, hi = _box(B, E, lower, upper, fixed, fixed_values)
         self.lower = torch.as_tensor(lo, **kw)
         self.upper = torch.as_tensor(hi, **kw)
-        self.betas = torch.as_tensor(np.array(BETA_SCHEDULE).T, **kw)
+        self.betas = torch.as_tensor(np.array(self.schedule.beta_table).T, **kw)
         gamma = torch.as_tensor(np.broadcast_to(gamma0, (B, E)).copy(), **kw)
         gamma = torch.clamp(gamma, self.lower, self.upper)
         Kg = torch.zeros(B, n, n, 4 * n, **kw)  # K₀ = 0
@@ -183,9 +183,10 @@ class FastTrainer:
         info = {"backend": "torch", "device": str(self.device), "compiled": self.compiled,
                 "compile_time_s": self.compile_s, "wall_time_s": wall, "batch_size": self.B,
                 "batch_iterations": done, "us_per_problem_iteration": 1e6 * wall / max(done, 1) / self.B}
-        t, lr, drops, active = (x.cpu().numpy() for x in (state.t, state.lr, state.drops, state.active))
+        updates, lr, drops, active = (x.cpu().numpy()
+                                      for x in (state.updates, state.lr, state.drops, state.active))
         results = hist.results(gamma=gamma, kernel=grid_to_kernel(state.kernel, self.n).cpu().numpy(),
-                               updates=t, lr=lr, drops=drops, active=active, final_loss=self.loss(),
+                               updates=updates, lr=lr, drops=drops, active=active, final_loss=self.loss(),
                                errors=gamma_errors(self.truth, gamma), stop=self.schedule.stop,
                                info=info)
         if progress > 0:
