@@ -1,14 +1,19 @@
-"""Speed of the NN training loop: plain autograd vs the batched hand-gradient fast path.
+"""Speed of the NN's Adam loop: the fused numba kernel beside the torch path (issue 12).
 
-Measures µs per problem-iteration (wall time of a run / iterations / batch size) for
-``InterpretableNet`` + ``torch.optim.Adam`` (the plain autograd loop) and for ``FastTrainer``
-eager and ``torch.compile``-d, at several lattice sizes and batch sizes, on one CPU thread.
-Writes ``results/benchmarks/nn_speed.csv`` and prints the table.
+µs per problem-iteration (time of a run / iterations / batch size), float64, one thread, for
 
-    .venv/bin/python benchmarks/nn_speed.py                 # n = 6, 10, 12; batch 1, 4, 16
-    .venv/bin/python benchmarks/nn_speed.py --n 6 --batch 16 --min-time 2
+* ``numba`` — :class:`KernelTrainer`, the default backend on the CPU;
+* ``torch-compiled`` / ``torch-eager`` — :class:`FastTrainer` with and without ``torch.compile``;
+* ``autograd`` (``--autograd``) — ``InterpretableNet`` + ``torch.optim.Adam``, the plain loop.
 
-Timings on a shared machine are noisy: the load average is recorded with every row.
+Each cell is timed several times (``--repeats``) and the fastest repeat is kept, as wall time and
+as the process' CPU time: on a shared machine the CPU time is the better estimate of what an idle
+machine would give (it excludes the time the process waits for a core, though not the slowdown
+of a busy neighbour). The load average (``os.getloadavg``) is recorded with every row. Writes
+``benchmarks/results/nn_speed.csv`` and ``benchmarks/results/nn_speed.md``.
+
+    python benchmarks/nn_speed.py                          # n = 6, 10, 12; batch 1, 16
+    python benchmarks/nn_speed.py --n 6 --batch 1 --no-torch
 """
 
 from __future__ import annotations
@@ -16,21 +21,23 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from discrete_eit import Lattice, conductivity_profile, generate_dataset
-from discrete_eit.methods.nn.model import InterpretableNet, train_reference
+from discrete_eit.methods.nn.kernel_trainer import KernelTrainer
 from discrete_eit.methods.nn.schedule import Schedule
-from discrete_eit.methods.nn.trainer import FastTrainer, initial_gamma
+from discrete_eit.methods.nn.training import initial_gamma
 
-FIELDS = ["n", "batch", "impl", "us_per_problem_iteration", "us_per_iteration", "iterations",
-          "compile_s", "speedup_vs_autograd_same_batch", "speedup_vs_autograd_batch1", "loadavg",
-          "threads", "torch"]
+RESULTS = Path(__file__).parent / "results"
+FIELDS = ["n", "batch", "impl", "us_wall", "us_cpu", "iterations", "compile_s", "load_before",
+          "load_after"]
+#: The issue's targets at batch 1 on an idle machine (µs per problem-iteration).
+TARGETS = {6: 10.0, 10: 35.0, 12: 80.0}
 
 
 def _datasets(n: int, batch: int):
@@ -39,93 +46,141 @@ def _datasets(n: int, batch: int):
     return [generate_dataset(g, n, 1e-3 if b else 0.0, seed=b) for b in range(batch)]
 
 
-def _timed(run_chunk, chunk: int, min_time: float, max_iters: int) -> tuple[float, int]:
-    """Run ``run_chunk(chunk)`` until ``min_time`` seconds or ``max_iters`` iterations have passed."""
-    done, elapsed = 0, 0.0
-    while elapsed < min_time and done < max_iters:
-        t0 = time.perf_counter()
+def _best(run_chunk, chunk: int, repeats: int) -> tuple[float, float]:
+    """Fastest (wall, CPU) seconds per iteration of ``run_chunk(chunk)`` over ``repeats`` calls."""
+    wall = cpu = np.inf
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
         run_chunk(chunk)
-        elapsed += time.perf_counter() - t0
-        done += chunk
-    return elapsed, done
+        wall = min(wall, (time.perf_counter() - t0) / chunk)
+        cpu = min(cpu, (time.process_time() - c0) / chunk)
+    return wall, cpu
 
 
-def bench_autograd(n: int, batch: int, min_time: float) -> dict:
-    ds = _datasets(n, batch)
-    net = InterpretableNet(ds, initial_gamma(Lattice(n).n_edges, 0))
-    sched = Schedule()
-    train_reference(net, 5, sched)  # warm-up (allocator, first-call overheads)
-    elapsed, iters = _timed(lambda k: train_reference(net, k, sched), 20, min_time, 100_000)
-    return {"impl": "autograd", "elapsed": elapsed, "iterations": iters, "compile_s": 0.0}
+def _chunk(us_guess: float, batch: int, seconds: float) -> int:
+    return max(20, int(seconds / (us_guess * 1e-6 * batch)))
 
 
-def bench_fast(n: int, batch: int, min_time: float, compiled: bool) -> dict:
-    ds = _datasets(n, batch)
+def bench_numba(ds, seconds: float, repeats: int) -> dict:
     t0 = time.perf_counter()
-    tr = FastTrainer(ds, initial_gamma(Lattice(n).n_edges, 0), compile="on" if compiled else "off")
+    tr = KernelTrainer(ds, initial_gamma(Lattice(ds[0].n).n_edges, 0))
+    compile_s = time.perf_counter() - t0
+    tr.run(50, progress=0)
+    chunk = _chunk(0.3 * ds[0].n ** 3 / 6, len(ds), seconds)
+    wall, cpu = _best(lambda k: tr.run(k, log_every=10**9, progress=0), chunk, repeats)
+    return {"impl": "numba", "wall": wall, "cpu": cpu, "iterations": chunk * repeats,
+            "compile_s": compile_s}
+
+
+def bench_torch(ds, seconds: float, repeats: int, compiled: bool) -> dict:
+    from discrete_eit.methods.nn.trainer import FastTrainer
+
+    t0 = time.perf_counter()
+    tr = FastTrainer(ds, initial_gamma(Lattice(ds[0].n).n_edges, 0),
+                     compile="on" if compiled else "off")
     compile_s = time.perf_counter() - t0 if compiled else 0.0
-    tr.run(50, progress=0)  # warm-up
-    chunk = 2000 if compiled else 200
-    elapsed, iters = _timed(lambda k: tr.run(k, log_every=10**9, progress=0), chunk, min_time,
-                            10**7)
-    return {"impl": "fast-compiled" if compiled else "fast-eager", "elapsed": elapsed,
-            "iterations": iters, "compile_s": compile_s}
+    tr.run(20, progress=0)
+    chunk = _chunk(150 if compiled else 800, 1, seconds)
+    wall, cpu = _best(lambda k: tr.run(k, log_every=10**9, progress=0), chunk, repeats)
+    return {"impl": "torch-compiled" if compiled else "torch-eager", "wall": wall, "cpu": cpu,
+            "iterations": chunk * repeats, "compile_s": compile_s}
+
+
+def bench_autograd(ds, seconds: float, repeats: int) -> dict:
+    from discrete_eit.methods.nn.model import InterpretableNet, train_reference
+
+    net = InterpretableNet(ds, initial_gamma(Lattice(ds[0].n).n_edges, 0))
+    sched = Schedule()
+    train_reference(net, 5, sched)
+    chunk = _chunk(1000, 1, seconds)
+    wall, cpu = _best(lambda k: train_reference(net, k, sched), chunk, repeats)
+    return {"impl": "autograd", "wall": wall, "cpu": cpu, "iterations": chunk * repeats,
+            "compile_s": 0.0}
+
+
+def _markdown(rows: list[dict], impls: list[str], args) -> str:
+    import numba
+
+    torch_version = sys.modules["torch"].__version__ if "torch" in sys.modules else "not loaded"
+    lines = [
+        "# NN Adam loop: µs per problem-iteration",
+        "",
+        f"`python benchmarks/nn_speed.py {' '.join(sys.argv[1:])}` — float64, one thread; fastest of "
+        f"{args.repeats} repeats of ≈ {args.seconds} s each. CPU = the process' CPU time (excludes "
+        "waiting for a core), wall = elapsed time. Machine: "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; numba "
+        f"{numba.__version__}, torch {torch_version}.",
+        "",
+        "| n | batch | " + " | ".join(f"{i} CPU (wall)" for i in impls)
+        + " | target (batch 1) | load before / after |",
+        "|---|---|" + "---|" * len(impls) + "---|---|",
+    ]
+    for n in args.n:
+        for batch in args.batch:
+            cells = {r["impl"]: r for r in rows if r["n"] == n and r["batch"] == batch}
+            if not cells:
+                continue
+            vals = [f"{cells[i]['us_cpu']:.1f} ({cells[i]['us_wall']:.1f})" if i in cells else "–"
+                    for i in impls]
+            loads = [c["load_before"] for c in cells.values()] + [c["load_after"] for c in cells.values()]
+            target = f"≤ {TARGETS[n]:.0f}" if batch == 1 and n in TARGETS else ""
+            lines.append(f"| {n} | {batch} | " + " | ".join(vals)
+                         + f" | {target} | {min(loads):.1f} – {max(loads):.1f} |")
+    compile_rows = [r for r in rows if r["compile_s"] > 0]
+    if compile_rows:
+        lines += ["", "First call (s; numba: compile or cache load, torch: `torch.compile`): "
+                  + ", ".join(f"{r['impl']} n={r['n']} b={r['batch']}: {r['compile_s']:.1f}"
+                              for r in compile_rows)]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, nargs="+", default=[6, 10, 12])
-    p.add_argument("--batch", type=int, nargs="+", default=[1, 4, 16])
-    p.add_argument("--min-time", type=float, default=1.5, help="seconds timed per measurement")
-    p.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
-    p.add_argument("--out", type=Path, default=Path("results/benchmarks/nn_speed.csv"))
+    p.add_argument("--batch", type=int, nargs="+", default=[1, 16])
+    p.add_argument("--seconds", type=float, default=0.5, help="seconds per timed repeat")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--no-torch", action="store_true", help="time the numba kernel only")
+    p.add_argument("--no-eager", action="store_true", help="skip torch eager")
+    p.add_argument("--autograd", action="store_true", help="also time the plain autograd loop")
+    p.add_argument("--out", type=Path, default=RESULTS / "nn_speed.csv")
     args = p.parse_args(argv)
 
-    torch.set_num_threads(1)
+    impls = ["numba"]
+    if not args.no_torch:
+        import torch
+
+        torch.set_num_threads(1)
+        impls += ["torch-compiled"] + ([] if args.no_eager else ["torch-eager"])
+        impls += ["autograd"] if args.autograd else []
     rows = []
     for n in args.n:
-        ref_b1 = None
         for batch in args.batch:
-            runs = [bench_autograd(n, batch, args.min_time), bench_fast(n, batch, args.min_time, False)]
-            if not args.no_compile:
-                runs.append(bench_fast(n, batch, args.min_time, True))
-            ref = None
-            for r in runs:
-                us = 1e6 * r["elapsed"] / r["iterations"]
-                per_problem = us / batch
-                if r["impl"] == "autograd":
-                    ref = per_problem
-                    if batch == 1:
-                        ref_b1 = per_problem
-                row = {"n": n, "batch": batch, "impl": r["impl"],
-                       "us_per_problem_iteration": round(per_problem, 2),
-                       "us_per_iteration": round(us, 2), "iterations": r["iterations"],
-                       "compile_s": round(r["compile_s"], 1),
-                       "speedup_vs_autograd_same_batch": round(ref / per_problem, 2),
-                       "speedup_vs_autograd_batch1": (round(ref_b1 / per_problem, 2)
-                                                      if ref_b1 else float("nan")),
-                       "loadavg": round(os.getloadavg()[0], 2), "threads": torch.get_num_threads(),
-                       "torch": torch.__version__}
+            ds = _datasets(n, batch)
+            for impl in impls:
+                load = os.getloadavg()[0]
+                if impl == "numba":
+                    r = bench_numba(ds, args.seconds, args.repeats)
+                elif impl == "autograd":
+                    r = bench_autograd(ds, args.seconds, args.repeats)
+                else:
+                    r = bench_torch(ds, args.seconds, args.repeats, impl == "torch-compiled")
+                row = {"n": n, "batch": batch, "impl": impl,
+                       "us_wall": round(1e6 * r["wall"] / batch, 2),
+                       "us_cpu": round(1e6 * r["cpu"] / batch, 2), "iterations": r["iterations"],
+                       "compile_s": round(r["compile_s"], 2), "load_before": round(load, 2),
+                       "load_after": round(os.getloadavg()[0], 2)}
                 rows.append(row)
-                print(f"n={n:3d} batch={batch:3d} {r['impl']:14s} {per_problem:10.1f} µs/problem-it "
-                      f"x{row['speedup_vs_autograd_same_batch']:7.1f} (same batch) "
-                      f"x{row['speedup_vs_autograd_batch1']:7.1f} (vs autograd batch 1)  "
-                      f"load {row['loadavg']}", file=sys.stderr, flush=True)
+                print(f"n={n:3d} batch={batch:3d} {impl:15s} {row['us_cpu']:9.1f} µs CPU "
+                      f"{row['us_wall']:9.1f} µs wall  load {load:.1f}", file=sys.stderr, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=FIELDS)
         w.writeheader()
         w.writerows(rows)
-    print(f"\nµs per problem-iteration ({args.out}):")
-    header = f"{'n':>3} {'batch':>5} " + " ".join(f"{i:>14}" for i in
-                                                     ("autograd", "fast-eager", "fast-compiled"))
-    print(header)
-    for n in args.n:
-        for batch in args.batch:
-            vals = {r["impl"]: r["us_per_problem_iteration"] for r in rows
-                    if r["n"] == n and r["batch"] == batch}
-            print(f"{n:3d} {batch:5d} " + " ".join(
-                f"{vals.get(i, np.nan):14.1f}" for i in ("autograd", "fast-eager", "fast-compiled")))
+    md = _markdown(rows, impls, args)
+    args.out.with_suffix(".md").write_text(md)
+    print(md)
     return 0
 
 

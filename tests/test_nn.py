@@ -187,7 +187,8 @@ def test_same_seed_gives_identical_gamma():
 
 
 def test_same_seed_gives_identical_gamma_compiled():
-    """The workflow's default path (torch.compile, batched): same seed ⇒ bit-identical γ and history."""
+    """The workflow's default path (backend auto: the numba kernel on a CPU, torch.compile on CUDA;
+    batched): same seed ⇒ bit-identical γ and history."""
     ds = _datasets(3)
     opts = dict(iterations=800, seed=3, compile="auto", progress=0.0, log_every=100)
     a = reconstruct_many("nn", ds, **opts)

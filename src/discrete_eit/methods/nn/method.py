@@ -1,9 +1,11 @@
 """Method ``nn``: the paper's interpretable network trained by Adam (MATH.md §4).
 
-A batch of independent problems of one lattice size (noise seeds, δ, partial sets) trains together
-in one vectorised loop; every problem keeps its own step schedule and stops on its own. The model
-and the trainer live in the sibling modules, imported lazily because they import torch;
-:mod:`.schedule` (stop rules, hyperparameters) imports torch only when it builds a step.
+A batch of independent problems of one lattice size (noise seeds, δ, partial sets) trains together;
+every problem keeps its own step schedule and stops on its own. Two backends compute the same
+iterations: the fused numba kernel (:mod:`.kernel`, :mod:`.kernel_trainer`; the default on the CPU)
+and torch (:mod:`.trainer`; for CUDA, and the reference of the tests). Both are imported lazily,
+inside the method: checking the options imports neither numba nor torch (:mod:`.schedule` imports
+torch only when it builds a step, :mod:`.training` is numpy only).
 
 Option ``fixed_edges`` takes the edge specifications of :mod:`discrete_eit.problem.edge_sets`.
 """
@@ -21,7 +23,8 @@ from discrete_eit.problem.edge_sets import parse_fixed_edges
 from discrete_eit.problem.lattice import Lattice
 from discrete_eit.problem.metrics import relative_l2_error
 
-from .schedule import ADAM_STOP_RULES, Schedule
+from .schedule import ADAM_STOP_RULES, BETA_SCHEDULES, MOMENT_RULES, Schedule
+from .training import BACKENDS, initial_gamma, resolve_backend
 
 HISTORY_COLUMNS = ("iteration", "loss", "step", "gamma_error")
 
@@ -62,23 +65,29 @@ def _torch_threads(threads: int):
     Option("threshold", float, 1e-4, "plateau rule: relative improvement threshold"),
     Option("patience", int, 20_000, "plateau rule: bad iterations before the step is reduced"),
     Option("factor", float, 0.1, "plateau rule: step reduction factor"),
+    Option("schedule", str, "paper", "Adam betas at the step drops: paper ((0.9, 0.999) → (0.99, "
+           "0.9999) → (0.999, 0.99999)) or authors (the authors' code: β1 0.9 → 0.99 → 0.999, "
+           "β2 stays 0.999)", choices=tuple(BETA_SCHEDULES)),
+    Option("moments", str, "keep", "Adam's moments at a drop that changes the betas: keep (and "
+           "the step count) or reset (a fresh Adam)", choices=MOMENT_RULES),
     Option("min_lr", float, 1e-7, "plateau rule: minimum step"),
     Option("log_every", int, 1000, "history interval in iterations"),
-    Option("device", str, "auto", "torch device: auto (cuda if available), cpu or cuda",
-           choices=("auto", "cpu", "cuda")),
-    Option("compile", str, "auto", "torch.compile the training step: auto (fall back to eager "
-           "if it fails), on or off", choices=("auto", "on", "off")),
-    Option("threads", int, 1, "torch intra-op threads during training (0 = torch's default)"),
+    Option("backend", str, "auto", "training loop: numba (the fused CPU kernel), torch, or auto "
+           "(torch on cuda, numba on cpu)", choices=BACKENDS),
+    Option("device", str, "auto", "device: auto (cuda if available, else cpu), cpu or cuda (cuda "
+           "needs backend torch or auto)", choices=("auto", "cpu", "cuda")),
+    Option("compile", str, "auto", "backend torch: torch.compile the training step: auto (fall "
+           "back to eager if it fails), on or off", choices=("auto", "on", "off")),
+    Option("threads", int, 1, "backend torch: intra-op threads during training (0 = torch's "
+           "default); the numba kernel runs on one thread"),
     Option("progress", float, 30.0, "seconds between progress lines on stderr (0 = none)"),
 ), batched=True, history_columns=HISTORY_COLUMNS)
 def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float, lam: float,
               seed: int, init_low: float, init_high: float, gamma_min: float, gamma_max: float | None,
-              fixed_edges: str, threshold: float, patience: int, factor: float, min_lr: float,
-              log_every: int, device: str, compile: str, threads: int, progress: float
-              ) -> list[Reconstruction]:
+              fixed_edges: str, threshold: float, patience: int, factor: float, schedule: str,
+              moments: str, min_lr: float, log_every: int, backend: str, device: str, compile: str,
+              threads: int, progress: float) -> list[Reconstruction]:
     """The paper's network trained by Adam with the plateau schedule of MATH.md §4."""
-    from .trainer import FastTrainer, initial_gamma
-
     if not datasets:
         return []
     if not (0 < init_low <= init_high):
@@ -97,15 +106,25 @@ def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float,
             raise ValueError(f"{d.source}: {exc}") from None
         if parsed is not None:
             fixed[b], fixed_values[b] = parsed[0], np.where(parsed[0], parsed[1], 1.0)
-    schedule = Schedule(lr=lr, threshold=threshold, patience=patience, factor=factor,
-                        min_lr=min_lr, stop=stop)
+    sched = Schedule(lr=lr, threshold=threshold, patience=patience, factor=factor,
+                     min_lr=min_lr, stop=stop, betas=schedule, moments=moments)
     gamma0 = initial_gamma(E, seed, init_low, init_high)
-    with _torch_threads(threads):
-        trainer = FastTrainer(datasets, gamma0, schedule, lam=lam, lower=gamma_min,
-                              upper=upper, fixed=fixed, fixed_values=fixed_values,
-                              device=device, compile=compile)
-        results = trainer.run(iterations, log_every=log_every, progress=progress,
-                              label=f"nn n={lattice.n} batch={len(datasets)}")
+    backend, device = resolve_backend(backend, device)
+    common = {"lam": lam, "lower": gamma_min, "upper": upper, "fixed": fixed,
+              "fixed_values": fixed_values}
+    run = {"log_every": log_every, "progress": progress,
+           "label": f"nn n={lattice.n} batch={len(datasets)}"}
+    if backend == "numba":
+        from .kernel_trainer import KernelTrainer
+
+        results = KernelTrainer(datasets, gamma0, sched, **common).run(iterations, **run)
+    else:
+        from .trainer import FastTrainer
+
+        with _torch_threads(threads):
+            trainer = FastTrainer(datasets, gamma0, sched, device=device, compile=compile,
+                                  **common)
+            results = trainer.run(iterations, **run)
     out = []
     for b, (d, r) in enumerate(zip(datasets, results, strict=True)):
         h = r.history

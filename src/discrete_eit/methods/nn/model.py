@@ -27,7 +27,7 @@ from discrete_eit.problem.lattice import Lattice
 
 from .layout import _box, _common_n
 from .loss import DTYPE
-from .schedule import BETA_SCHEDULE, Schedule
+from .schedule import Schedule
 
 
 class InterpretableNet(torch.nn.Module):
@@ -114,7 +114,8 @@ def train_reference(model: InterpretableNet, iterations: int, schedule: Schedule
 
     Meaningful as the paper's training loop for a batch of one (the schedule sees the summed
     loss); used as the trajectory and speed reference of :class:`.trainer.FastTrainer`. Betas are
-    changed in ``param_groups`` at each step drop, keeping Adam's state, as in
+    changed in ``param_groups`` at each step drop along ``schedule.beta_table``, keeping Adam's
+    state (``moments`` keep) or clearing it when the betas change (``reset``: a fresh Adam), as in
     :func:`.schedule._make_step`.
 
     Parameters
@@ -128,7 +129,8 @@ def train_reference(model: InterpretableNet, iterations: int, schedule: Schedule
     list of the summed loss at each iteration (before that iteration's update).
     """
     sched = schedule or Schedule()
-    opt = torch.optim.Adam([model.gamma, model.K], lr=sched.lr, betas=BETA_SCHEDULE[0],
+    table = sched.beta_table
+    opt = torch.optim.Adam([model.gamma, model.K], lr=sched.lr, betas=table[0],
                            eps=sched.eps, foreach=False)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
         opt, mode="min", factor=sched.factor, patience=sched.patience, threshold=sched.threshold,
@@ -147,5 +149,8 @@ def train_reference(model: InterpretableNet, iterations: int, schedule: Schedule
         plateau.step(value)
         if opt.param_groups[0]["lr"] < before:
             drops += 1
-            opt.param_groups[0]["betas"] = BETA_SCHEDULE[min(drops, len(BETA_SCHEDULE) - 1)]
+            betas = table[min(drops, len(table) - 1)]
+            if sched.moments == "reset" and betas != opt.param_groups[0]["betas"]:
+                opt.state.clear()  # step count and moments start afresh
+            opt.param_groups[0]["betas"] = betas
     return losses

@@ -5,9 +5,11 @@
 * Plateau rule = ``ReduceLROnPlateau(mode="min", threshold_mode="rel", cooldown=0)`` fed with
   the loss of every iteration: after more than ``patience`` iterations without a relative
   improvement of ``threshold`` the step is multiplied by ``factor`` (not below ``min_lr``) and the
-  betas move one entry along :data:`BETA_SCHEDULE`. The betas are changed in place, keeping the
-  moments and the step count (as when editing ``param_groups`` of a torch optimiser), so the
-  bias corrections use the new betas with the running count.
+  betas move one entry along the named β schedule (:data:`BETA_SCHEDULES`). With ``moments``
+  ``keep`` (the default) the betas are changed in place, keeping the moments and the step count
+  (as when editing ``param_groups`` of a torch optimiser), so the bias corrections use the new
+  betas with the running count; with ``reset`` a drop that changes the betas restarts Adam
+  (zero moments and step count, as a fresh optimiser), after that iteration's update.
 * Each problem stops on its own (stop rules ``budget``, ``min-step``, ``first-drop``): a stopped
   problem is frozen (zero step) while the rest of the batch trains on.
 
@@ -25,8 +27,19 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     import torch
 
-#: Adam betas before the first, after the first and after the second (and later) step drops.
-BETA_SCHEDULE = ((0.9, 0.999), (0.99, 0.9999), (0.999, 0.99999))
+#: Named β schedules (option ``schedule`` of method ``nn``): Adam's (β₁, β₂) before the first,
+#: after the first and after the second (and later) step drops. ``paper``: both betas raised, as
+#: in the paper's training (MATH.md §4); ``authors``: the authors' follow-up code, which keeps
+#: β₂ = 0.999 and raises β₁ only (docs/workflow.md, "Schedule", compares the two).
+BETA_SCHEDULES = {
+    "paper": ((0.9, 0.999), (0.99, 0.9999), (0.999, 0.99999)),
+    "authors": ((0.9, 0.999), (0.99, 0.999), (0.999, 0.999)),
+}
+#: The default β schedule.
+BETA_SCHEDULE = BETA_SCHEDULES["paper"]
+
+#: What Adam's moments do at a drop that changes the betas (option ``moments``).
+MOMENT_RULES = ("keep", "reset")
 
 #: Stop rules of the Adam training (option ``stop`` of method ``nn``); see :class:`Schedule`.
 ADAM_STOP_RULES = ("budget", "min-step", "first-drop")
@@ -47,6 +60,8 @@ class Schedule:
     stop : ``budget`` (run the iteration budget), ``min-step`` (stop when the loss stagnates
         while the step is already at ``min_lr``, i.e. the schedule is exhausted) or ``first-drop``
         (stop at the first step reduction, after that iteration's update).
+    betas : name of the β schedule, a key of :data:`BETA_SCHEDULES`.
+    moments : ``keep`` or ``reset`` Adam's moments (and step count) at a drop that changes the betas.
     """
 
     lr: float = 2e-3
@@ -56,12 +71,22 @@ class Schedule:
     factor: float = 0.1
     min_lr: float = 1e-7
     stop: str = "budget"
+    betas: str = "paper"
+    moments: str = "keep"
 
     def __post_init__(self) -> None:
-        if self.stop not in ADAM_STOP_RULES:
-            raise ValueError(f"stop rule must be one of {', '.join(ADAM_STOP_RULES)}, got {self.stop!r}")
+        for name, value, allowed in (("stop rule", self.stop, ADAM_STOP_RULES),
+                                     ("schedule", self.betas, tuple(BETA_SCHEDULES)),
+                                     ("moments", self.moments, MOMENT_RULES)):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         if not (self.lr > 0 and self.min_lr > 0 and 0 < self.factor < 1 and self.patience >= 0):
             raise ValueError("need lr > 0, min_lr > 0, 0 < factor < 1 and patience >= 0")
+
+    @property
+    def beta_table(self) -> tuple[tuple[float, float], ...]:
+        """The (β₁, β₂) pairs of the named schedule, indexed by the number of drops (capped)."""
+        return BETA_SCHEDULES[self.betas]
 
 
 class TrainState(NamedTuple):
@@ -77,11 +102,13 @@ class TrainState(NamedTuple):
     kernel : (B, n, n, 4n) float64 Green kernel K in grid layout (:func:`.layout.kernel_to_grid`).
     m_gamma, v_gamma : (B, E) float64 Adam's first and second moments of γ.
     m_kernel, v_kernel : (B, n, n, 4n) float64 Adam's first and second moments of K.
-    t : (B,) float64 updates done (float: it is the exponent of the bias corrections).
+    t : (B,) float64 Adam's step count (float: it is the exponent of the bias corrections); the
+        updates done, unless ``moments`` ``reset`` restarted it.
+    updates : (B,) int64 updates done.
     lr : (B,) float64 current step.
     best : (B,) float64 best loss so far (plateau rule).
     bad : (B,) int64 iterations since the last relative improvement (plateau rule).
-    drops : (B,) int64 step reductions so far; selects the betas in :data:`BETA_SCHEDULE`.
+    drops : (B,) int64 step reductions so far; selects the betas in :attr:`Schedule.beta_table`.
     active : (B,) bool, False once the problem's stop rule has fired (its weights are frozen).
     """
 
@@ -92,6 +119,7 @@ class TrainState(NamedTuple):
     m_kernel: torch.Tensor
     v_kernel: torch.Tensor
     t: torch.Tensor
+    updates: torch.Tensor
     lr: torch.Tensor
     best: torch.Tensor
     bad: torch.Tensor
@@ -115,8 +143,9 @@ class TrainState(NamedTuple):
         return cls(gamma=gamma, kernel=kernel, m_gamma=torch.zeros_like(gamma),
                    v_gamma=torch.zeros_like(gamma), m_kernel=torch.zeros_like(kernel),
                    v_kernel=torch.zeros_like(kernel), t=gamma.new_full((B,), 0.0),
-                   lr=gamma.new_full((B,), lr), best=gamma.new_full((B,), math.inf), bad=counts,
-                   drops=counts.clone(), active=torch.ones(B, dtype=torch.bool, device=gamma.device))
+                   updates=counts.clone(), lr=gamma.new_full((B,), lr),
+                   best=gamma.new_full((B,), math.inf), bad=counts, drops=counts.clone(),
+                   active=torch.ones(B, dtype=torch.bool, device=gamma.device))
 
 
 def _make_step(n: int, sched: Schedule):
@@ -127,14 +156,15 @@ def _make_step(n: int, sched: Schedule):
     step : ``step(state, dirichlet, psi, weight, lower, upper, betas) -> (TrainState, loss)``;
         ``state`` is a :class:`TrainState`, ``dirichlet``, ``psi`` and ``weight`` are the arrays of
         :func:`.loss.loss_and_grad`, ``lower`` and ``upper`` the (B, E) bounds of γ and ``betas``
-        the (2, len(BETA_SCHEDULE)) float64 table of the betas. ``loss`` (B,) is ℓ at the
-        *incoming* parameters.
+        the (2, P) float64 table of the betas (:attr:`Schedule.beta_table` transposed).
+        ``loss`` (B,) is ℓ at the *incoming* parameters.
     """
     import torch
 
     from .loss import loss_and_grad
 
-    last = len(BETA_SCHEDULE) - 1
+    last = len(sched.beta_table) - 1
+    reset = sched.moments == "reset"
     stop_min_step = sched.stop == "min-step"
     stop_first_drop = sched.stop == "first-drop"
     eps, thr, patience = sched.eps, sched.threshold, sched.patience
@@ -147,7 +177,7 @@ def _make_step(n: int, sched: Schedule):
         active, lr, bad, drops = state.active, state.lr, state.bad, state.drops
         loss, gg, gK = loss_and_grad(state.gamma, state.kernel, dirichlet, psi, weight, n)
         # Betas follow the number of step drops so far (capped at the last pair); betas is the
-        # (2, len(BETA_SCHEDULE)) float64 table, so the betas stay exact float64 constants.
+        # (2, P) float64 table, so the betas stay exact float64 constants.
         idx = torch.clamp(drops, max=last)
         b1, b2 = betas[0][idx], betas[1][idx]
         t1 = state.t + 1.0
@@ -190,9 +220,18 @@ def _make_step(n: int, sched: Schedule):
             stop_now = fire & ~reduce
         if stop_first_drop:
             stop_now = reduce
+        t_new = torch.where(active, t1, state.t)
+        if reset:
+            # a drop that changes the betas restarts Adam: zero moments and step count
+            nxt = torch.clamp(drops_new, max=last)
+            restart = active & reduce & ((betas[0][nxt] != b1) | (betas[1][nxt] != b2))
+            m_gamma, v_gamma = (torch.where(restart[:, None], 0.0, x) for x in (m_gamma, v_gamma))
+            m_kernel, v_kernel = (torch.where(restart[:, None, None, None], 0.0, x)
+                                  for x in (m_kernel, v_kernel))
+            t_new = torch.where(restart, 0.0, t_new)
         new = TrainState(
             gamma=gamma, kernel=kernel, m_gamma=m_gamma, v_gamma=v_gamma, m_kernel=m_kernel,
-            v_kernel=v_kernel, t=torch.where(active, t1, state.t),
+            v_kernel=v_kernel, t=t_new, updates=torch.where(active, state.updates + 1, state.updates),
             best=torch.where(active, best_new, state.best), bad=torch.where(active, bad_new, bad),
             lr=torch.where(active, lr_new, lr), drops=torch.where(active, drops_new, drops),
             active=active & ~stop_now)

@@ -12,50 +12,21 @@ with a fallback to eager — and each problem gets its own :class:`TrainResult`.
 from __future__ import annotations
 
 import math
-import sys
 import time
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from discrete_eit.problem.datasets import Dataset
 from discrete_eit.problem.lattice import Lattice
-from discrete_eit.problem.metrics import relative_l2_error
 
 from .layout import _box, _common_n, dirichlet_grid, grid_data, grid_to_kernel
 from .loss import DTYPE, loss_and_grad
-from .schedule import BETA_SCHEDULE, Schedule, TrainState, _make_step
+from .schedule import Schedule, TrainState, _make_step
+from .training import BatchHistory, TrainResult, gamma_errors, initial_gamma, print_finished, print_progress
 
-
-@dataclass
-class TrainResult:
-    """Outcome of :meth:`FastTrainer.run` for one problem.
-
-    Attributes
-    ----------
-    gamma : (E,) final conductivities.
-    kernel : (n², 4n) final first-layer weights K.
-    history : dict of 1-D arrays ``iteration``, ``loss``, ``step``, ``error`` (relative ℓ² γ-error,
-        NaN when the truth is unknown), one entry every ``log_every`` iterations and at the end;
-        ``loss`` is ℓ at the parameters after ``iteration`` updates.
-    iterations : updates performed.
-    stop_reason : ``budget`` or the stop rule that fired.
-    final_loss : ℓ at the returned parameters.
-    drops : number of step reductions.
-    info : run facts for the sidecar: device, compiled, compile_time_s, wall_time_s, batch_size,
-        batch_iterations, us_per_problem_iteration.
-    """
-
-    gamma: np.ndarray
-    kernel: np.ndarray
-    history: dict[str, np.ndarray]
-    iterations: int
-    stop_reason: str
-    final_loss: float
-    drops: int
-    info: dict = field(default_factory=dict)
+__all__ = ["FastTrainer", "TrainResult", "initial_gamma", "resolve_device"]
 
 
 def resolve_device(device: str) -> torch.device:
@@ -67,15 +38,6 @@ def resolve_device(device: str) -> torch.device:
     if device not in ("cpu", "cuda"):
         raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
     return torch.device(device)
-
-
-def initial_gamma(E: int, seed: int, low: float = 0.5, high: float = 1.5) -> np.ndarray:
-    """γ₀ ~ U(low, high) per edge from ``numpy.random.default_rng(seed)``.
-
-    Drawn with numpy on the host so that γ₀ depends only on the seed — not on the device, nor on
-    the other problems of a batch (every problem of a batch with the same seed starts alike).
-    """
-    return np.random.default_rng(seed).uniform(low, high, E)
 
 
 class FastTrainer:
@@ -117,7 +79,7 @@ class FastTrainer:
         lo, hi = _box(B, E, lower, upper, fixed, fixed_values)
         self.lower = torch.as_tensor(lo, **kw)
         self.upper = torch.as_tensor(hi, **kw)
-        self.betas = torch.as_tensor(np.array(BETA_SCHEDULE).T, **kw)
+        self.betas = torch.as_tensor(np.array(self.schedule.beta_table).T, **kw)
         gamma = torch.as_tensor(np.broadcast_to(gamma0, (B, E)).copy(), **kw)
         gamma = torch.clamp(gamma, self.lower, self.upper)
         Kg = torch.zeros(B, n, n, 4 * n, **kw)  # K₀ = 0
@@ -173,11 +135,6 @@ class FastTrainer:
             loss, _, _ = loss_and_grad(gamma, Kg, self.dirichlet, self.psi, self.weight, self.n)
         return loss.cpu().numpy()
 
-    def _errors(self, gamma: np.ndarray) -> np.ndarray:
-        """(B,) relative ℓ² errors of the (B, E) conductivities; NaN where the truth is unknown."""
-        return np.array([np.nan if g is None else relative_l2_error(gamma[b], g)
-                         for b, g in enumerate(self.truth)])
-
     # -- the loop ------------------------------------------------------------------------------
     def run(self, iterations: int, log_every: int = 1000, progress: float = 10.0,
             label: str = "nn") -> list[TrainResult]:
@@ -197,8 +154,7 @@ class FastTrainer:
         """
         if iterations < 0 or log_every < 1:
             raise ValueError("need iterations >= 0 and log_every >= 1")
-        B = self.B
-        hist = [{"iteration": [], "loss": [], "step": [], "error": []} for _ in range(B)]
+        hist = BatchHistory(self.B)
         consts = self._consts()
         state = self.state
         t0 = last_print = time.perf_counter()
@@ -208,7 +164,9 @@ class FastTrainer:
                 new_state, loss = self._step(state, *consts)
                 if it % log_every == 0:
                     # state still holds the parameters at which `loss` was evaluated
-                    self._record(hist, it, loss, state)
+                    hist.record(it, state.active.cpu().numpy(), loss.cpu().numpy(),
+                                state.lr.cpu().numpy(),
+                                gamma_errors(self.truth, state.gamma.cpu().numpy()))
                     if not bool(new_state.active.any()):
                         state = new_state
                         done = it + 1
@@ -217,58 +175,20 @@ class FastTrainer:
                 done = it + 1
                 if progress > 0 and it % 100 == 99 and time.perf_counter() - last_print > progress:
                     last_print = time.perf_counter()
-                    self._progress(label, done, iterations, loss, state, last_print - t0)
+                    print_progress(label, done, iterations, float(loss.max()),
+                                   int(state.active.sum()), self.B, last_print - t0)
         self.state = state
         wall = time.perf_counter() - t0
-        final_loss = self.loss()
-        t, lr, drops, active = (x.cpu().numpy() for x in (state.t, state.lr, state.drops, state.active))
         gamma = state.gamma.cpu().numpy()
-        errors = self._errors(gamma)
-        K = grid_to_kernel(state.kernel, self.n).cpu().numpy()
-        results = []
-        for b in range(B):
-            h = hist[b]
-            if not h["iteration"] or h["iteration"][-1] != int(t[b]):
-                for key, val in (("iteration", int(t[b])), ("loss", final_loss[b]), ("step", lr[b]),
-                                 ("error", errors[b])):
-                    h[key].append(val)
-            reason = "budget" if active[b] else self.schedule.stop
-            results.append(TrainResult(
-                gamma=gamma[b].copy(), kernel=K[b].copy(),
-                history={"iteration": np.asarray(h["iteration"], dtype=np.int64),
-                         **{k: np.asarray(h[k], dtype=float) for k in ("loss", "step", "error")}},
-                iterations=int(t[b]), stop_reason=reason, final_loss=float(final_loss[b]),
-                drops=int(drops[b]),
-                info={"device": str(self.device), "compiled": self.compiled,
-                      "compile_time_s": self.compile_s, "wall_time_s": wall,
-                      "batch_size": B, "batch_iterations": done,
-                      "us_per_problem_iteration": 1e6 * wall / max(done, 1) / B}))
+        info = {"backend": "torch", "device": str(self.device), "compiled": self.compiled,
+                "compile_time_s": self.compile_s, "wall_time_s": wall, "batch_size": self.B,
+                "batch_iterations": done, "us_per_problem_iteration": 1e6 * wall / max(done, 1) / self.B}
+        updates, lr, drops, active = (x.cpu().numpy()
+                                      for x in (state.updates, state.lr, state.drops, state.active))
+        results = hist.results(gamma=gamma, kernel=grid_to_kernel(state.kernel, self.n).cpu().numpy(),
+                               updates=updates, lr=lr, drops=drops, active=active, final_loss=self.loss(),
+                               errors=gamma_errors(self.truth, gamma), stop=self.schedule.stop,
+                               info=info)
         if progress > 0:
-            self._progress(label, done, iterations, None, state, wall, final=True)
+            print_finished(label, done, wall, self.B, self.n, "compiled" if self.compiled else "eager")
         return results
-
-    def _record(self, hist, it, loss, state: TrainState) -> None:
-        """Append iteration ``it`` (``loss`` (B,) at ``state``) to the history of every active problem."""
-        active = state.active.cpu().numpy()
-        loss = loss.cpu().numpy()
-        lr = state.lr.cpu().numpy()
-        errors = self._errors(state.gamma.cpu().numpy())
-        for b in np.flatnonzero(active):
-            h = hist[b]
-            h["iteration"].append(it)
-            h["loss"].append(loss[b])
-            h["step"].append(lr[b])
-            h["error"].append(errors[b])
-
-    def _progress(self, label, done, total, loss, state: TrainState, elapsed, final=False) -> None:
-        """One progress line on stderr: rate, ETA, max loss and active problems (or the summary)."""
-        rate = done / elapsed if elapsed > 0 else float("nan")
-        n_active = int(state.active.sum())
-        if final:
-            print(f"{label}: finished {done} iterations in {elapsed:.1f} s ({rate:.0f} it/s, "
-                  f"batch {self.B}, n = {self.n}, {'compiled' if self.compiled else 'eager'})",
-                  file=sys.stderr, flush=True)
-            return
-        eta = (total - done) / rate if rate > 0 else float("nan")
-        print(f"{label}: it {done}/{total} loss(max) {float(loss.max()):.3e} {rate:.0f} it/s "
-              f"ETA {eta:.0f} s, active {n_active}/{self.B}", file=sys.stderr, flush=True)
