@@ -59,6 +59,11 @@ def test_meaning_lives_in_the_file_not_the_sidecar(tmp_path, capsys):
         assert np.array_equal(a["gamma"], b["gamma"])
     side.unlink()
     assert load_dataset(data).delta == 1e-3 and load_dataset(data).partial_set == "full"
+    out_c = tmp_path / "c.npz"
+    assert run(["reconstruct", "--method", "ols", "--data", data, "--out", out_c], capsys)[0] == 0
+    with np.load(out_a) as a, np.load(out_c) as c:
+        assert np.array_equal(a["gamma"], c["gamma"])
+    assert json.loads((tmp_path / "c.npz.json").read_text())["info"]["stop"] == "discrepancy"
 
 
 def test_same_arguments_byte_identical(tmp_path, capsys):
