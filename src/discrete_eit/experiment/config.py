@@ -42,28 +42,12 @@ def schema_error_message(err) -> str:
     return f"invalid configuration: {key or '<top level>'}: {err.message}"
 
 
-def _type_ok(option_type, value) -> bool:
-    """Whether a YAML value fits an option's declared type (no silent coercion of ``"lots"``)."""
-    if option_type is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if option_type is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if option_type is str:
-        return isinstance(value, str)
-    return True
-
-
 def check_options(key: str, method: Method, options: Mapping[str, Any]) -> None:
-    """Names, choices and types of one run's options."""
+    """Names, types, choices and ranges of one run's options (:meth:`Method.resolve_options`)."""
     try:
         method.resolve_options(dict(options))
     except OptionError as exc:
         raise ConfigError(f"{key}.{exc.option}", exc.problem) from None
-    declared = {o.name: o for o in method.options}
-    for name, value in options.items():
-        option = declared[name]
-        if value is not None and not _type_ok(option.type, value):
-            raise ConfigError(f"{key}.{name}", f"must be of type {option.type.__name__}, got {value!r}")
 
 
 def check_registries(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> None:

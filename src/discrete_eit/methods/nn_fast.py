@@ -307,12 +307,12 @@ def nn_loss(dataset: Dataset, gamma: np.ndarray, K: np.ndarray, lam: float = 10.
 
 @register_method("nn_fast", options=(
     Option("lam", float, 10.0, "weight λ of the boundary (Neumann) rows of the NN loss"),
-    *lm_options(500, "discrepancy factor τ: stop when loss <= τ² × expected loss at the truth"),
+    *lm_options("discrepancy factor τ: stop when loss <= τ² × expected loss at the truth"),
     Option("init", str, "constant", "starting γ: best constant fit of the loss, or iid U(0.5, 1.5)",
            choices=("constant", "random")),
     Option("seed", int, 0, "seed of the random start (init=random)"),
 ), history_columns=HISTORY_COLUMNS)
-def nn_fast(dataset: Dataset, lam: float = 10.0, max_iterations: int = 500, tol: float = 1e-12,
+def nn_fast(dataset: Dataset, lam: float = 10.0, max_iterations: int | None = None, tol: float = 1e-12,
             tau: float = 1.0, delta: float | None = None, stop: str = "auto", init: str = "constant",
             seed: int = 0, solver: str = "auto", acceleration: str = "auto") -> Reconstruction:
     """NN loss minimised by variable projection + Levenberg-Marquardt in log γ (fast, exact).

@@ -19,6 +19,8 @@ import heavy dependencies (torch) at import time.
 from __future__ import annotations
 
 import importlib
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,13 +58,47 @@ class OptionError(ValueError):
 
 @dataclass(frozen=True)
 class Option:
-    """One method option: ``--name`` on the command line (underscores become dashes)."""
+    """One method option: ``--name`` on the command line (underscores become dashes).
+
+    ``minimum``: the least value of a numeric (int or float) option; numeric values must also be
+    finite. It defaults to 0 because no option of a built-in method is meaningfully negative (an
+    iteration count, a seed, a step, a weight, a bound); a plugin option that can be negative
+    declares ``minimum=None``. A default of ``None`` means "unset" (the method decides) and is
+    the only value outside the type that an option accepts.
+    """
 
     name: str
     type: Callable[[str], Any]
     default: Any
     help: str
     choices: tuple | None = None
+    minimum: float | None = 0
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not valid for this option (type, choices, range), or None if it is."""
+        if value is None and self.default is None:
+            return None
+        if not _type_ok(self.type, value):
+            return f"must be of type {getattr(self.type, '__name__', self.type)}, got {value!r}"
+        if self.choices is not None and value not in self.choices:
+            return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
+        if self.type in (int, float):
+            if not math.isfinite(value):
+                return f"must be finite, got {value!r}"
+            if self.minimum is not None and value < self.minimum:
+                return f"must be >= {self.minimum:g}, got {value!r}"
+        return None
+
+
+def _type_ok(option_type, value) -> bool:
+    """Whether a value fits an option's declared type (no silent coercion of ``"lots"`` to a number)."""
+    if option_type is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if option_type is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if option_type is str:
+        return isinstance(value, str)
+    return True
 
 
 @dataclass
@@ -102,7 +138,12 @@ class Method:
         return True if self.applies is None else bool(self.applies(mask))
 
     def resolve_options(self, given: dict[str, Any]) -> dict[str, Any]:
-        """Defaults overridden by ``given``; ``ValueError`` for an unknown name or a value off its choices."""
+        """Defaults overridden by ``given``.
+
+        :class:`OptionError` for an unknown name or a value of the wrong type, off its choices or
+        out of range (:meth:`Option.problem`) — checked here, before the method imports anything
+        heavy (torch) or runs.
+        """
         known = {o.name: o for o in self.options}
         unknown = sorted(set(given) - set(known))
         if unknown:
@@ -110,10 +151,9 @@ class Method:
                               f"{', '.join(known) or 'none'})")
         out = {o.name: o.default for o in self.options}
         for key, value in given.items():
-            choices = known[key].choices
-            if choices is not None and value not in choices:
-                raise OptionError(self.name, key, f"must be one of {', '.join(map(str, choices))}, "
-                                  f"got {value!r}")
+            problem = known[key].problem(value)
+            if problem is not None:
+                raise OptionError(self.name, key, problem)
             out[key] = value
         return out
 
