@@ -6,6 +6,7 @@ so Λ is symmetric positive semidefinite with zero row sums and a positive diago
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,47 @@ import scipy.sparse as sp
 from scipy.linalg import cho_solve_banded, cholesky_banded
 
 from .lattice import Lattice
+
+MAX_N_VARIABLE = "DISCRETE_EIT_MAX_N"
+"""Environment variable that sets the largest lattice size accepted (default :data:`DEFAULT_MAX_N`)."""
+DEFAULT_MAX_N = 256
+"""At n = 256 one forward solve holds ≈ 1.7 GB of dense arrays; beyond, the O(n⁵) memory grows fast."""
+
+
+def forward_memory_bytes(n: int) -> int:
+    """Approximate peak memory of one forward solve at lattice size n, in bytes.
+
+    Three dense float64 (n², 4n) arrays live at once (``L_IB``, the interior potentials, ``U``),
+    plus the banded factor of ``L_II`` ((n+1) × n²): ``8 (12 n³ + (n+1) n²)``.
+    """
+    return 8 * (3 * n * n * 4 * n + (n + 1) * n * n)
+
+
+def max_lattice_size() -> int:
+    """The largest n accepted: ``$DISCRETE_EIT_MAX_N`` if set, else :data:`DEFAULT_MAX_N`."""
+    text = os.environ.get(MAX_N_VARIABLE, "")
+    try:
+        return int(text) if text else DEFAULT_MAX_N
+    except ValueError:
+        raise ValueError(f"{MAX_N_VARIABLE}={text!r} is not an integer") from None
+
+
+def _human_bytes(count: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if count < 1000:
+            return f"{count:.3g} {unit}"
+        count /= 1000
+    return f"{count:,.0f} TB"
+
+
+def check_lattice_size(n: int) -> None:
+    """``ValueError`` saying the memory it would take if n exceeds :func:`max_lattice_size`."""
+    limit = max_lattice_size()
+    if n > limit:
+        size = _human_bytes(forward_memory_bytes(n))
+        raise ValueError(f"n = {n} is above the limit n <= {limit}: one forward solve would need about "
+                         f"{size} of memory (raise the limit with the environment variable "
+                         f"{MAX_N_VARIABLE})")
 
 
 def check_gamma(lattice: Lattice, gamma: np.ndarray, name: str = "gamma") -> np.ndarray:
