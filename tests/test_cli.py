@@ -369,3 +369,37 @@ def test_measured_dtn_takes_delta_and_names_its_stop_rule(method, tmp_path, caps
         stops[rule] = json.loads((tmp_path / f"{out.name}.json").read_text())["info"]
     assert [i["stop"] for i in stops.values()] == ["converge", "discrepancy"]
     assert stops["stop rule discrepancy (δ = 0.01 from --delta)"]["delta"] == 1e-2
+
+
+def test_sidecar_package_versions_are_the_installed_ones():
+    """The fast dist-info listing of the sidecar gives what importlib.metadata reports."""
+    import importlib.metadata
+
+    from discrete_eit.artifacts.sidecar import TRACKED_PACKAGES, package_versions
+
+    def installed(name):
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    assert package_versions() == {name: installed(name) for name in TRACKED_PACKAGES}
+    assert package_versions()["numpy"] == np.__version__
+
+
+def test_short_commands_import_neither_scipy_nor_the_methods(tmp_path):
+    """generate, evaluate and cm start without scipy (and generate/evaluate without any method
+    module): their start-up is numpy's plus little (benchmarks/startup.py)."""
+    data, recon = tmp_path / "d.npz", tmp_path / "r.npz"
+    probe = ("import sys; from discrete_eit.cli import main; rc = main(sys.argv[1:]); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'torch') "
+             "or m.startswith('discrete_eit.methods.') and not m.endswith('.registry'))); sys.exit(rc)")
+    for argv, loaded in ((["generate", "--n", "4", "--delta", "1e-3", "--out", data], []),
+                         (["reconstruct", "--method", "cm", "--data", data, "--out", recon], None),
+                         (["evaluate", "--data", data, "--recon", recon], [])):
+        res = subprocess.run([sys.executable, "-c", probe, *map(str, argv)], capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        modules = eval(res.stdout.strip().splitlines()[-1])
+        assert not [m for m in modules if m.split(".")[0] in ("scipy", "torch")], (argv[0], modules)
+        if loaded is not None:
+            assert modules == loaded, (argv[0], modules)

@@ -143,3 +143,14 @@ def test_large_lattice_runs():
     L = Lattice(64)
     D = dtn_matrix(L, conductivity_profile("wave", L))
     assert D.shape == (256, 256) and np.isfinite(D).all()
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 16, 17])
+def test_dense_and_banded_forward_agree(n, random_gamma):
+    """dtn_matrix's numpy-only path (n <= 16) and solve_forward's banded Cholesky give one Λ."""
+    from discrete_eit.problem.forward import DENSE_MAX_N, _dtn_dense, solve_forward
+
+    lat, gamma = random_gamma(n)
+    banded = solve_forward(lat, gamma).dtn
+    assert np.abs(_dtn_dense(lat, gamma) - banded).max() <= 2e-15 * np.abs(banded).max()
+    assert np.array_equal(dtn_matrix(lat, gamma), _dtn_dense(lat, gamma) if n <= DENSE_MAX_N else banded)

@@ -249,7 +249,9 @@ class _OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(methods: bool = True) -> argparse.ArgumentParser:
+    """The CLI's parser. ``methods=False`` leaves out the method options of ``reconstruct`` (and
+    the import of every method module they need): for the other commands, which start faster."""
     parser = _OneLineErrorParser(prog="discrete-eit", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -269,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--symmetric-noise", action="store_true", help="symmetrise ξ so Λ^δ stays symmetric")
     g.add_argument("--out", type=Path, required=True)
 
-    methods = load_methods()
+    methods = load_methods() if methods else {}
     r = sub.add_parser("reconstruct", help="reconstruct γ with a method",
                        description="Method options: " + "; ".join(
                            f"{m.name}: " + ", ".join("--" + o.name.replace("_", "-") for o in m.options)
@@ -360,8 +362,18 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _needs_methods(argv: list[str]) -> bool:
+    """Whether the command is ``reconstruct``: only its parser needs every method's options.
+
+    The command is the first word that is not an option, or the second after ``--log-level L``.
+    """
+    words = [a for a in argv if not a.startswith("-")]
+    return "reconstruct" in words[:2]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(methods=_needs_methods(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)
