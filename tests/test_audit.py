@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from discrete_eit.cli import main
 
 
@@ -44,6 +46,23 @@ def test_audit_names_an_edited_artifact_and_a_missing_sidecar(tmp_path, capsys):
     (tmp_path / "s.npz.json").unlink()
     assert main(["audit", str(sens)]) == 1
     assert "no provenance sidecar" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field, forged", [("delta", 0.5), ("seed", 3), ("n", 4), ("partial_set", "last3n"),
+                                           ("symmetric_noise", True), ("profile", "random")])
+def test_audit_fails_when_a_sidecar_disagrees_with_its_dataset(field, forged, tmp_path, capsys):
+    """The dataset file holds its meaning; a sidecar claiming other params is named, field by field."""
+    data, sens = make_chain(tmp_path)
+    side_path = tmp_path / "d.npz.json"
+    side = json.loads(side_path.read_text())
+    side["params"][field] = forged
+    side_path.write_text(json.dumps(side))
+    capsys.readouterr()
+    for target in (data, sens):          # directly, and as the input of what consumed it
+        assert main(["audit", str(target)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("AUDIT FAILED: ")
+        assert f"d.npz.json: params.{field} = {forged!r} disagrees" in err, err
 
 
 def test_audit_line_shows_commit_and_dirty_flag():

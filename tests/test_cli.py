@@ -60,6 +60,11 @@ def test_meaning_lives_in_the_file_not_the_sidecar(tmp_path, capsys):
         assert np.array_equal(a["gamma"], b["gamma"])
     side.unlink()
     assert load_dataset(data).delta == 1e-3 and load_dataset(data).partial_set == "full"
+    out_c = tmp_path / "c.npz"
+    assert run(["reconstruct", "--method", "ols", "--data", data, "--out", out_c], capsys)[0] == 0
+    with np.load(out_a) as a, np.load(out_c) as c:
+        assert np.array_equal(a["gamma"], c["gamma"])
+    assert json.loads((tmp_path / "c.npz.json").read_text())["info"]["stop"] == "discrepancy"
 
 
 def test_same_arguments_byte_identical(tmp_path, capsys):
@@ -313,3 +318,89 @@ def test_methods_of_other_packages_come_through_entry_points(tmp_path, monkeypat
     finally:
         METHODS.pop("constant", None)
         sys.modules.pop("constant_method", None)
+
+
+def cli(*argv):
+    """The CLI in a fresh process, as a user runs it: ``(exit code, stdout, stderr)`` (real log lines)."""
+    res = subprocess.run([sys.executable, "-m", "discrete_eit", *map(str, argv)], capture_output=True,
+                         text=True)
+    return res.returncode, res.stdout, res.stderr
+
+
+def test_capped_solver_reports_max_iterations_everywhere(tmp_path, capsys):
+    """A run stopped by its cap says so on stderr (one warning line), in its sidecar and in the
+    error table's stop_reason."""
+    from discrete_eit.experiment.tables import error_row
+
+    data = generate(tmp_path, capsys, "d.npz", "--noise", "0")
+    out = tmp_path / "r.npz"
+    code, _, err = cli("reconstruct", "--method", "ols", "--max-iterations", 2, "--data", data, "--out", out)
+    assert code == 0, err
+    warnings = [ln for ln in err.splitlines() if "WARNING" in ln]
+    assert len(warnings) == 1 and "ols" in warnings[0] and "cap of 2 iterations" in warnings[0]
+    assert str(data) in warnings[0] and "max_iterations" in warnings[0]
+    side = json.loads((tmp_path / "r.npz.json").read_text())
+    assert side["info"]["stop_reason"] == "max_iterations" and side["info"]["max_iterations"] == 2
+    _, metrics, _ = run(["evaluate", "--data", data, "--recon", out], capsys)
+    cell = {"profile": "wave", "n": 3, "set": "full", "delta": 0.0, "seed": 7, "run": "ols", "method": "ols"}
+    assert error_row(cell, json.loads(metrics), side)["stop_reason"] == "max_iterations"
+    # by default the cap grows with n and exact data converge, without a warning
+    code, _, err = cli("reconstruct", "--method", "nn_fast", "--data", data, "--out", out)
+    side = json.loads((tmp_path / "r.npz.json").read_text())
+    assert code == 0 and "WARNING" not in err and side["info"]["stop_reason"] != "max_iterations"
+    assert side["info"]["max_iterations"] == 200 and side["params"]["options"]["max_iterations"] is None
+
+
+@pytest.mark.parametrize("method", ["ols", "nn_fast"])
+def test_measured_dtn_takes_delta_and_names_its_stop_rule(method, tmp_path, capsys):
+    """A --dtn matrix has no δ: without --delta the rule is converge, with it discrepancy; one
+    stderr line says which, and why."""
+    data = generate(tmp_path, capsys, "d.npz", "--noise", "1e-2")
+    with np.load(data) as z:
+        np.save(tmp_path / "m.npy", z["dtn"])
+    stops = {}
+    for extra, rule in (([], "stop rule converge (δ unknown)"),
+                        (["--delta", "1e-2"], "stop rule discrepancy (δ = 0.01 from --delta)")):
+        out = tmp_path / f"r{len(extra)}.npz"
+        code, _, err = cli("reconstruct", "--method", method, "--dtn", tmp_path / "m.npy", *extra,
+                           "--out", out)
+        assert code == 0, err
+        lines = [ln for ln in err.splitlines() if "stop rule" in ln]
+        assert len(lines) == 1 and lines[0].endswith(f"{method}: {rule}"), err
+        stops[rule] = json.loads((tmp_path / f"{out.name}.json").read_text())["info"]
+    assert [i["stop"] for i in stops.values()] == ["converge", "discrepancy"]
+    assert stops["stop rule discrepancy (δ = 0.01 from --delta)"]["delta"] == 1e-2
+
+
+def test_sidecar_package_versions_are_the_installed_ones():
+    """The fast dist-info listing of the sidecar gives what importlib.metadata reports."""
+    import importlib.metadata
+
+    from discrete_eit.artifacts.sidecar import TRACKED_PACKAGES, package_versions
+
+    def installed(name):
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    assert package_versions() == {name: installed(name) for name in TRACKED_PACKAGES}
+    assert package_versions()["numpy"] == np.__version__
+
+
+def test_short_commands_import_neither_scipy_nor_the_methods(tmp_path):
+    """generate, evaluate and cm start without scipy (and generate/evaluate without any method
+    module): their start-up is numpy's plus little (benchmarks/startup.py)."""
+    data, recon = tmp_path / "d.npz", tmp_path / "r.npz"
+    probe = ("import sys; from discrete_eit.cli import main; rc = main(sys.argv[1:]); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'torch') "
+             "or m.startswith('discrete_eit.methods.') and not m.endswith('.registry'))); sys.exit(rc)")
+    for argv, loaded in ((["generate", "--n", "4", "--delta", "1e-3", "--out", data], []),
+                         (["reconstruct", "--method", "cm", "--data", data, "--out", recon], None),
+                         (["evaluate", "--data", data, "--recon", recon], [])):
+        res = subprocess.run([sys.executable, "-c", probe, *map(str, argv)], capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        modules = eval(res.stdout.strip().splitlines()[-1])
+        assert not [m for m in modules if m.split(".")[0] in ("scipy", "torch")], (argv[0], modules)
+        if loaded is not None:
+            assert modules == loaded, (argv[0], modules)

@@ -157,3 +157,14 @@ def test_sparse_boundary_product_equals_the_dense_one_bitwise(n):
     sol = solve_forward(lattice, gamma)
     dense = L[:nb, :nb] + L[nb:, :nb].T @ sol.potentials[nb:]
     assert np.array_equal(sol.dtn, 0.5 * (dense + dense.T))
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 16, 17])
+def test_dense_and_banded_forward_agree(n, random_gamma):
+    """dtn_matrix's numpy-only path (n <= 16) and solve_forward's banded Cholesky give one Λ."""
+    from discrete_eit.problem.forward import DENSE_MAX_N, _dtn_dense, solve_forward
+
+    lat, gamma = random_gamma(n)
+    banded = solve_forward(lat, gamma).dtn
+    assert np.abs(_dtn_dense(lat, gamma) - banded).max() <= 2e-15 * np.abs(banded).max()
+    assert np.array_equal(dtn_matrix(lat, gamma), _dtn_dense(lat, gamma) if n <= DENSE_MAX_N else banded)

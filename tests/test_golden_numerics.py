@@ -3,7 +3,11 @@
 ``tests/data/golden_numerics.npz`` was first written by ``python tests/test_golden_numerics.py
 --record`` at b311636, on the flat package, before the reorganisation (the new tree reproduced it
 bit for bit), and re-recorded once on 2026-12-01 when ``wave`` became the authors' profile (issue 13:
-every wave-based array changed by design; the random-profile arrays were unchanged). Recorded
+every wave-based array changed by design; the random-profile arrays were unchanged), and again on
+2026-12-01 when ``dtn_matrix`` became a dense numpy solve for n <= 16 (issue 12: short jobs start
+without scipy): the DtN data moved by <= 2e-16 relative, every array by <= 1e-12, except the
+history of nn_fast on exact sigma0 data, which stops at rounding level (22 rows before, 25 now,
+its γ 2e-14 from the old one). Recorded
 with one BLAS thread (``OPENBLAS_NUM_THREADS=1``, as in the test session: the ill-conditioned sigma0
 solve is sensitive to summation order of threaded BLAS). Every refactor since must
 reproduce these arrays to ≤ 1e-10 relative (they are in fact bit-identical unless an operation

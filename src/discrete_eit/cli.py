@@ -29,11 +29,11 @@ from discrete_eit.artifacts.formats import (
     split_matrix_spec,
     write_artifact,
 )
-from discrete_eit.artifacts.sidecar import recording_code, to_json
+from discrete_eit.artifacts.sidecar import recording_code, sidecar_path, to_json
 from discrete_eit.methods.registry import OptionError, load_methods, reconstruct_many
 from discrete_eit.problem.boundary_layouts import BOUNDARY_LAYOUTS
 from discrete_eit.problem.datasets import DataError, generate_dataset
-from discrete_eit.problem.forward import check_gamma
+from discrete_eit.problem.forward import check_gamma, check_lattice_size
 from discrete_eit.problem.lattice import Lattice
 from discrete_eit.problem.noise import DEFAULT_NOISE_MODEL, NOISE_MODELS
 from discrete_eit.problem.partial import PARTIAL_SETS
@@ -61,6 +61,49 @@ _positive_int = _int_at_least(1)
 _nonneg_int = _int_at_least(0)
 
 
+def _lattice_size(text: str) -> int:
+    """``--n``: an integer >= 1 within the size limit (checked before anything is allocated)."""
+    n = _positive_int(text)
+    try:
+        check_lattice_size(n)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return n
+
+
+def _check_files(inputs: list[tuple[str, Path]], outputs: list[tuple[str, Path, str]]) -> None:
+    """Refuse, before any work, outputs that would overwrite an input, repeat, or misname their format.
+
+    ``inputs``: ``(flag, path)``; ``outputs``: ``(flag, path, suffix)`` where ``suffix`` is what
+    the file is written as (``.npz``, ``.json``). Every file counts with its sidecar ``FILE.json``
+    (an output ``d.npz.json`` would replace the provenance of the input ``d.npz``). Paths are
+    compared resolved (``./d.npz`` is ``d.npz``), so a symlink to an input counts as that input.
+    """
+    def keys(path: Path) -> tuple[Path, Path]:
+        return path.resolve(), sidecar_path(path).resolve()
+
+    read = {k: (flag, p) for flag, p in inputs for k in keys(p)}
+    seen: set[Path] = set()
+    for flag, path, suffix in outputs:
+        if path.suffix != suffix:
+            raise DataError(f"{flag} {path}: must end in {suffix} (the file is written as {suffix})")
+        for k in keys(path):
+            if k in read:
+                in_flag, in_path = read[k]
+                raise DataError(f"{flag} {path}: is also the input {in_flag} {in_path} (or its sidecar); "
+                                "refusing to overwrite an input")
+        if keys(path)[0] in seen:
+            raise DataError(f"{flag} {path}: given twice; every result needs its own file")
+        seen.update(keys(path))
+
+
+def _not_an_npz(flag: str, path: Path) -> None:
+    """A matrix/vector flag given an ``.npz`` archive: say which flag takes it."""
+    if path.suffix == ".npz":
+        raise DataError(f"{flag} {path}: is an .npz archive; a dataset .npz goes with --data "
+                        f"({flag} takes a single array)")
+
+
 def _nonneg_float(text: str) -> float:
     try:
         value = float(text)
@@ -73,10 +116,12 @@ def _nonneg_float(text: str) -> float:
 
 # ---- generate ------------------------------------------------------------------------------
 def cmd_generate(args: argparse.Namespace) -> int:
+    _check_files([("--gamma", args.gamma)] if args.gamma is not None else [], [("--out", args.out, ".npz")])
     start = time.perf_counter()
     lattice = Lattice(args.n)
     inputs = []
     if args.gamma is not None:
+        _not_an_npz("--gamma", args.gamma)
         gamma = load_gamma(args.gamma, lattice.n_edges)
         inputs.append(args.gamma)
         profile = "user"
@@ -99,24 +144,34 @@ def cmd_generate(args: argparse.Namespace) -> int:
 # ---- reconstruct ---------------------------------------------------------------------------
 def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
     sources = args.data if args.data else [args.dtn]
+    flag = "--data" if args.data else "--dtn"
     if len(args.out) != len(sources):
         raise DataError(f"got {len(sources)} input file(s) but {len(args.out)} --out file(s)")
     if args.data and args.layout is not None:
         raise DataError("--layout applies to --dtn only (a dataset .npz is in our boundary order)")
     layout = args.layout or "ours"
+    files = sources if args.data else [Path(split_matrix_spec(args.dtn)[0])]  # FILE.mat:NAME -> FILE.mat
+    _check_files([(flag, Path(p)) for p in files], [("--out", p, ".npz") for p in args.out])
     datasets = [load_dataset(p) if args.data else load_dtn_matrix(p, layout) for p in sources]
-    files = sources if args.data else [split_matrix_spec(args.dtn)[0]]  # FILE.mat:NAME -> FILE.mat
     method = load_methods()[args.method]
-    try:
+    try:  # options first: a bad value must not wait for data loading (or the method's imports)
         options = method.resolve_options(method_options)
     except OptionError as exc:
         raise DataError(exc.as_flag()) from None
+    if args.dtn:
+        _not_an_npz("--dtn", args.dtn)
+    datasets = [load_dataset(p) if args.data else load_dtn_matrix(p) for p in sources]
     start = time.perf_counter()
     try:
         results = reconstruct_many(args.method, datasets, **options)
     except ValueError as exc:  # name the input: e.g. a partial set CM cannot complete
         raise DataError(f"{', '.join(map(str, sources))}: {exc}") from None
     wall = time.perf_counter() - start
+    for src, rec in zip(sources, results, strict=True):  # all checked before any is written
+        bad = int(np.sum(~np.isfinite(rec.gamma)))
+        if bad:
+            raise DataError(f"{src}: {args.method} produced a non-finite γ ({bad} of {np.size(rec.gamma)} "
+                            "edges); nothing written")
     for src, file, out, rec in zip(sources, files, args.out, results, strict=True):
         gamma = np.asarray(rec.gamma, dtype=np.float64)
         arrays = {"gamma": gamma, **rec.arrays}
@@ -131,6 +186,8 @@ def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
 
 # ---- sensitivity ---------------------------------------------------------------------------
 def cmd_sensitivity(args: argparse.Namespace) -> int:
+    _check_files([("--data", args.data)] + ([("--recon", args.recon)] if args.recon else []),
+                 [("--out", args.out, ".npz")])
     start = time.perf_counter()
     dataset = load_dataset(args.data)
     inputs = [args.data]
@@ -172,6 +229,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from discrete_eit.artifacts.evaluation import evaluate_reconstruction
 
+    _check_files([("--data", args.data), ("--recon", args.recon)],
+                 [("--out", args.out, ".json")] if args.out else [])
     sys.stdout.write(to_json(evaluate_reconstruction(args.data, args.recon, args.out)))
     return 0
 
@@ -237,7 +296,9 @@ def _add_method_options(r: argparse.ArgumentParser, methods: dict) -> None:
                        metavar=name.upper(), default=argparse.SUPPRESS, help=_option_help(uses))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(methods: bool = True) -> argparse.ArgumentParser:
+    """The CLI's parser. ``methods=False`` leaves out the method options of ``reconstruct`` (and
+    the import of every method module they need): for the other commands, which start faster."""
     parser = _OneLineErrorParser(prog="discrete-eit", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -245,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser("generate", help="generate an exact or noisy DtN dataset")
-    g.add_argument("--n", type=_positive_int, required=True, help="lattice size n (n×n interior nodes)")
+    g.add_argument("--n", type=_lattice_size, required=True, help="lattice size n (n×n interior nodes)")
     src = g.add_mutually_exclusive_group()
     src.add_argument("--profile", default="wave", choices=sorted(PROFILES),
                      help="conductivity profile γ (MATH.md §3) (default: %(default)s)")
@@ -266,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="symmetrise ξ so Λ^δ stays symmetric (default: off)")
     g.add_argument("--out", type=Path, required=True, help="dataset .npz to write (and its .json sidecar)")
 
-    methods = load_methods()
+    methods = load_methods() if methods else {}
     r = sub.add_parser("reconstruct", help="reconstruct γ with a method",
                        description="Method options: " + "; ".join(
                            f"{m.name}: " + ", ".join("--" + o.name.replace("_", "-") for o in m.options)
@@ -384,8 +445,18 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return 2
 
 
+def _needs_methods(argv: list[str]) -> bool:
+    """Whether the command is ``reconstruct``: only its parser needs every method's options.
+
+    The command is the first word that is not an option, or the second after ``--log-level L``.
+    """
+    words = [a for a in argv if not a.startswith("-")]
+    return "reconstruct" in words[:2]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(methods=_needs_methods(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)

@@ -15,7 +15,13 @@ from discrete_eit.artifacts.evaluation import evaluate_reconstruction
 from discrete_eit.artifacts.formats import copy_artifact
 from discrete_eit.artifacts.sidecar import recording_code
 from discrete_eit.experiment import fingerprints, grid, paths
-from discrete_eit.experiment.config import ConfigError, check_config, fixed_edges, schema_error_message
+from discrete_eit.experiment.config import (
+    ConfigError,
+    check_config,
+    config_error_line,
+    fixed_edges,
+    schema_error,
+)
 from discrete_eit.experiment.figures import layout_inputs
 from discrete_eit.experiment.layouts import figure_layouts
 from discrete_eit.methods import load_methods
@@ -37,18 +43,30 @@ if shutil.which("discrete-eit") is None:
 METHODS = load_methods()
 
 
+# The config files in merge order (later ones win): the Snakefile's, then the command line's.
+CONFIG_FILES = [
+    *(f for f in workflow.configfiles if f not in workflow.overwrite_configfiles),
+    *workflow.overwrite_configfiles,
+]
+
+
 def checked(cfg):
-    """The config after the schema and the package's checks; one line naming the key otherwise."""
+    """The config after the schema and the package's checks; one line naming file and key otherwise.
+
+    An error exits at once: a WorkflowError would add Snakemake's header and a stack line.
+    """
     try:
-        validate(cfg, "../schemas/config.schema.yaml")
+        try:
+            validate(cfg, "../schemas/config.schema.yaml")
+        except WorkflowError as exc:
+            err = exc.__context__  # Snakemake wraps the jsonschema error into a message string
+            if isinstance(err, jsonschema.ValidationError):
+                raise schema_error(err) from None
+            raise
         check_config(cfg, METHODS)
-    except WorkflowError as exc:
-        err = exc.__context__  # Snakemake wraps the jsonschema error into a message string
-        if isinstance(err, jsonschema.ValidationError):
-            raise WorkflowError(schema_error_message(err)) from None
-        raise
     except ConfigError as exc:
-        raise WorkflowError(str(exc)) from None
+        print(config_error_line(exc, CONFIG_FILES), file=sys.stderr)
+        sys.exit(1)
     return cfg
 
 

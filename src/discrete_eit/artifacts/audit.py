@@ -7,11 +7,13 @@
     │  └─ data/....npz  [dataset]  sha256 ok  n=6 delta=0.001 seed=3 …
 
 and exits 1 at the first file whose bytes differ from what its sidecar (or its consumer's
-sidecar) recorded, naming that file. An artifact whose recorded code fingerprint
-(:mod:`.fingerprint`) differs from the current tree's is *stale*: its line says so, and when every
-hash verifies the audit exits 3 (:data:`EXIT_STALE`), listing the stale files. Relative input
-paths are resolved against ``root``
-(default: the current directory, where the workflow runs).
+sidecar) recorded, naming that file, and at the first dataset whose sidecar's ``params``
+disagree with the typed fields of the file (n, δ, seeds, …: the file is what computations
+read, so a sidecar that says otherwise is forged or stale), naming the field. An artifact whose
+recorded code fingerprint (:mod:`.fingerprint`) differs from the current tree's is *stale*: its
+line says so, and when every hash verifies the audit exits 3 (:data:`EXIT_STALE`), listing the
+stale files. Relative input paths are resolved against ``root`` (default: the current directory,
+where the workflow runs).
 
 ``discrete-eit audit TABLE.csv --row KEY=VALUE ...`` audits single rows of a table whose rows
 name their source artifact in a ``source`` column (the error table: each row's evaluation):
@@ -74,6 +76,8 @@ def _verify_file(path: Path, full: Path, expected_sha256: str | None) -> tuple[s
     if record.get("sha256") != actual:
         raise AuditError(f"{path}: sha256 {actual[:12]}… does not match its sidecar "
                          f"({str(record.get('sha256'))[:12]}…): the file was modified")
+    if record.get("kind") == "dataset":
+        _check_dataset_params(path, full, record.get("params") or {})
     return actual, record
 
 
@@ -89,6 +93,34 @@ def _staleness(record: dict[str, Any], root: str | Path) -> str:
     if current != code.get("sha256"):
         return f"code changed since it was made (fingerprint {code['sha256'][:12]}… → {current[:12]}…)"
     return ""
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Sidecar value ``a`` (from JSON) equals file value ``b``: numbers numerically, else exactly."""
+    def number(x):
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+    if number(a) and number(b):
+        return float(a) == float(b)
+    return type(a) is type(b) and a == b
+
+
+def _check_dataset_params(path: Path, full: Path, params: dict[str, Any]) -> None:
+    """Every dataset field a sidecar's ``params`` name agrees with the field stored in the file.
+
+    Fields the sidecar does not mention are not checked (the file alone defines them).
+    """
+    from discrete_eit.problem.datasets import METADATA_FIELDS, DataError
+
+    from .formats import load_dataset
+
+    try:
+        dataset = load_dataset(full)
+    except DataError as exc:
+        raise AuditError(f"{path}: not a valid dataset ({exc})") from None
+    for name in ("n", *METADATA_FIELDS):
+        if name in params and not _same(params[name], getattr(dataset, name)):
+            raise AuditError(f"{sidecar_path(path)}: params.{name} = {params[name]!r} disagrees with "
+                             f"the dataset file's {name} = {getattr(dataset, name)!r}")
 
 
 def audit_tree(path: str | Path, root: str | Path = ".", expected_sha256: str | None = None,

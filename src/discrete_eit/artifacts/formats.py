@@ -134,8 +134,7 @@ def load_npz(path: str | Path, required: tuple[str, ...]) -> dict[str, np.ndarra
     pickled objects, lacks a required array, or does not match the sha256 in its sidecar.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    _check_npz_file(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
@@ -146,6 +145,29 @@ def load_npz(path: str | Path, required: tuple[str, ...]) -> dict[str, np.ndarra
         raise DataError(f"{path}: missing array(s) {', '.join(missing)}")
     verify_sidecar_hash(path)
     return arrays
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK"  # local file header or, for an empty archive, end of directory
+
+
+def _check_npz_file(path: Path) -> None:
+    """``DataError`` unless ``path`` is a file that starts like an ``.npz`` (zip) archive.
+
+    Says what it is instead: missing, a directory, a ``.npy`` array, or not an archive at all
+    (np.load would call a text file "pickled data").
+    """
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not an .npz file")
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    with open(path, "rb") as fh:
+        head = fh.read(len(_NPY_MAGIC))
+    if head.startswith(_NPY_MAGIC):
+        raise DataError(f"{path}: is a .npy array, not an .npz archive (a measured DtN matrix goes "
+                        "with --dtn)")
+    if not head.startswith(_ZIP_MAGIC):
+        raise DataError(f"{path}: not an .npz file (it does not start like a zip archive)")
 
 
 def verify_sidecar_hash(path: str | Path) -> None:

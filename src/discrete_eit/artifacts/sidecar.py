@@ -10,11 +10,10 @@ and wall time, and the fingerprint of the code that computed it (``code``,
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import math
+import os
 import platform
-import subprocess
 import sys
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -45,23 +44,46 @@ def sidecar_path(path: str | Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
+def _normalise(name: str) -> str:
+    return name.lower().replace("-", "_").replace(".", "_")
+
+
+def _dist_info_versions() -> dict[str, str]:
+    """``{normalised name: version}`` from the ``NAME-VERSION.dist-info`` folders on ``sys.path``.
+
+    The installer names each folder after the distribution's name and version (the wheel spec),
+    so one directory listing per path entry gives every version; the first entry on the path
+    wins, as for imports. (importlib.metadata reads the same folders but parses each METADATA
+    file, which costs short CLI processes tenths of a second.)
+    """
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in names:
+            if folder.endswith(".dist-info") and "-" in folder:
+                dist, _, version = folder[: -len(".dist-info")].partition("-")
+                found.setdefault(_normalise(dist), version)
+    return found
+
+
 @cache
 def package_versions() -> dict[str, str | None]:
+    """Installed versions of :data:`TRACKED_PACKAGES` (None: not installed)."""
+    listed = _dist_info_versions()
     out: dict[str, str | None] = {}
     for name in TRACKED_PACKAGES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
+        out[name] = listed.get(_normalise(name))
+        if out[name] is None:  # not installed from a wheel (e.g. an .egg-info): ask the slow way
+            import importlib.metadata
+
+            try:
+                out[name] = importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                pass
     return out
-
-
-def _git(args: list[str], cwd: str | Path) -> str | None:
-    try:
-        res = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return res.stdout.strip() if res.returncode == 0 else None
 
 
 def git_state(path: str | Path = ".", scope: str | Path | None = None) -> dict[str, Any]:
@@ -69,14 +91,28 @@ def git_state(path: str | Path = ".", scope: str | Path | None = None) -> dict[s
 
     ``dirty``: a tracked file (under ``scope``, default: anywhere) differs from the commit.
     Untracked files do not count (outputs being written, DVC's ignored outputs). All ``None``
-    outside a git checkout. The project's only git probe: sidecars and the run manifest use it.
+    outside a git checkout (or before its first commit). ``branch`` is ``HEAD`` when detached.
+    One ``git status`` gives all three (its ``--branch`` header lines carry commit and branch).
+    The project's only git probe: sidecars and the run manifest use it.
     """
-    commit = _git(["rev-parse", "HEAD"], path)
-    if commit is None:
-        return {"commit": None, "branch": None, "dirty": None}
-    status = _git(["status", "--porcelain", "--untracked-files=no", "--", str(scope or ".")], path)
-    return {"commit": commit, "branch": _git(["rev-parse", "--abbrev-ref", "HEAD"], path),
-            "dirty": bool(status) if status is not None else None}
+    import subprocess
+
+    none = {"commit": None, "branch": None, "dirty": None}
+    try:
+        res = subprocess.run(["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no", "--",
+                              str(scope or ".")], cwd=path, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return none
+    if res.returncode != 0:
+        return none
+    lines = res.stdout.splitlines()
+    header = dict(ln[2:].split(" ", 1) for ln in lines if ln.startswith("# ") and " " in ln[2:])
+    commit = header.get("branch.oid")
+    if commit is None or commit == "(initial)":
+        return none
+    branch = header.get("branch.head")
+    return {"commit": commit, "branch": "HEAD" if branch == "(detached)" else branch,
+            "dirty": any(not ln.startswith("#") for ln in lines)}
 
 
 @cache

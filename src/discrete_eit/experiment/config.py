@@ -9,12 +9,14 @@ a figure shows is part of its study. Every problem is a :class:`ConfigError` nam
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from discrete_eit.methods.registry import Method, OptionError
 from discrete_eit.problem.edge_sets import fixed_edge_indices
+from discrete_eit.problem.forward import check_lattice_size
 from discrete_eit.problem.lattice import Lattice
 from discrete_eit.problem.noise import NOISE_MODELS
 from discrete_eit.problem.partial import PARTIAL_SETS
@@ -31,16 +33,21 @@ class ConfigError(ValueError):
         super().__init__(f"invalid configuration: {key}: {message}")
 
 
-def schema_error_message(err) -> str:
-    """A ``jsonschema.ValidationError`` as one line naming the offending key."""
+def schema_error(err) -> ConfigError:
+    """A ``jsonschema.ValidationError`` as a :class:`ConfigError` naming the offending key."""
     key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path).lstrip(".")
     if err.validator == "additionalProperties":
         allowed = sorted(err.schema.get("properties", {}))
         extra = sorted(set(err.instance) - set(allowed))
         if extra:
             key = ".".join(filter(None, [key, extra[0]]))
-            return f"invalid configuration: {key}: unknown key (allowed: {', '.join(allowed)})"
-    return f"invalid configuration: {key or '<top level>'}: {err.message}"
+            return ConfigError(key, f"unknown key (allowed: {', '.join(allowed)})")
+    return ConfigError(key or "<top level>", err.message)
+
+
+def schema_error_message(err) -> str:
+    """A ``jsonschema.ValidationError`` as one line naming the offending key."""
+    return str(schema_error(err))
 
 
 def check_options(key: str, method: Method, options: Mapping[str, Any]) -> None:
@@ -123,10 +130,63 @@ def check_figure_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) ->
     fixed_edges(cfg)  # a malformed fixed-edge spec stops here, naming the key
 
 
+def check_sizes(cfg: Mapping[str, Any]) -> None:
+    """Every lattice size of a study (and the figures') within the limit on n, with its memory."""
+    sized = [(f"{key}.n[{i}]", n) for key, study in studies(cfg) for i, n in enumerate(study["n"])]
+    for key, n in [*sized, ("figures.working_n", cfg["figures"]["working_n"])]:
+        try:
+            check_lattice_size(n)
+        except ValueError as exc:
+            raise ConfigError(key, str(exc)) from None
+
+
 def check_config(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> None:
     """Every check of this module (after the schema)."""
+    check_sizes(cfg)
     check_registries(cfg, methods)
     check_figure_cells(cfg, methods)
+
+
+def defining_file(key: str, files: list[str | Path]) -> Path | None:
+    """The config file that sets ``key`` (``a.b[2].c``): the last of ``files`` (merge order, later
+    files win) holding its longest prefix; None when no file mentions even its first part."""
+    import re
+
+    import yaml
+
+    parts = [int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"\[\d+\]|[^.\[\]]+", key)]
+
+    def depth(doc) -> int:
+        for i, part in enumerate(parts):
+            try:
+                doc = doc[part]
+            except (KeyError, IndexError, TypeError):
+                return i
+        return len(parts)
+
+    best, where = 0, None
+    for path in map(Path, files):
+        try:
+            d = depth(yaml.safe_load(path.read_text()))
+        except (OSError, yaml.YAMLError):
+            continue
+        if d and d >= best:
+            best, where = d, path
+    return where
+
+
+def config_error_line(error: ConfigError, files: list[str | Path]) -> str:
+    """The one line a configuration error is reported as: ``FILE: invalid configuration: KEY: ...``.
+
+    ``files``: the config files in merge order; FILE is the one that sets the key (or, for a key a
+    schema default filled in, the list of files).
+    """
+    def shown(path) -> str:
+        path = Path(path)
+        return str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
+
+    where = defining_file(error.key, files)
+    return f"{shown(where) if where else ', '.join(map(shown, files))}: {error}"
 
 
 def fixed_edges(cfg: Mapping[str, Any]) -> list[int]:

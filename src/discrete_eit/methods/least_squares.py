@@ -43,8 +43,9 @@ from .registry import Option, Reconstruction
 
 LM_STOP_RULES = ("auto", "converge", "discrepancy")
 SOLVERS = ("auto", "normal", "svd")
-log = logging.getLogger(__name__)
 ACCELERATIONS = ("auto", "geodesic", "none")
+log = logging.getLogger(__name__)
+
 HISTORY_COLUMNS = (*LMResult.HISTORY_COLUMNS[:-1], "gamma_error")
 """Columns of ``arrays['history']``: the solver's, with its monitor being the relative γ error."""
 
@@ -54,14 +55,25 @@ HISTORY_COLUMNS = (*LMResult.HISTORY_COLUMNS[:-1], "gamma_error")
 _SVD_ROWS_PER_UNKNOWN = 2.0
 
 
-def lm_options(max_iterations: int, tau_help: str) -> tuple[Option, ...]:
+def default_max_iterations(n: int) -> int:
+    """The default cap on Levenberg–Marquardt steps at lattice size n: ``max(200, ⌊4·2^(n/2)⌋)``.
+
+    The steps exact data need grow about geometrically with n (the problem's conditioning does),
+    so the cap does too; it lies ≥ 2× above what ``nn_fast`` and ``ols`` need on exact wave data
+    up to n = 16 (measured: benchmarks/solver_caps.py, docs/workflow.md), and noisy data stop far
+    earlier by the discrepancy principle.
+    """
+    return max(200, int(4 * 2 ** (n / 2)))
+
+
+def lm_options(tau_help: str) -> tuple[Option, ...]:
     """The options of every method built on :func:`minimize_log_gamma`.
 
-    Only the default of ``max_iterations`` and the help of ``tau`` (which states the method's
-    discrepancy level) differ between methods.
+    Only the help of ``tau`` (which states the method's discrepancy level) differs between methods.
     """
     return (
-        Option("max_iterations", int, max_iterations, "maximum number of Levenberg-Marquardt steps"),
+        Option("max_iterations", int, None, "maximum number of Levenberg-Marquardt steps (default: "
+               "max(200, 4·2^(n/2)), enough for exact data up to n = 16)", minimum=1),
         Option("tol", float, 1e-12, "convergence tolerance on the step in log γ"),
         Option("tau", float, 1.0, tau_help),
         Option("delta", float, None, "noise level δ for the discrepancy principle (default: the dataset's)"),
@@ -100,10 +112,12 @@ class ModelPoint(Protocol):
 class LMSettings:
     """The shared options, resolved against a dataset by :func:`lm_settings`.
 
-    ``delta`` is the noise level in use (None when unknown), ``stop`` is ``converge`` or
+    ``method`` names the method in messages; ``max_iterations`` is the cap in use (never None),
+    ``delta`` the noise level in use (None when unknown), ``stop`` is ``converge`` or
     ``discrepancy`` (never ``auto``); the others are the options of :func:`lm_options` as given.
     """
 
+    method: str
     max_iterations: int
     tol: float
     tau: float
@@ -113,9 +127,9 @@ class LMSettings:
     acceleration: str
 
 
-def lm_settings(dataset: Dataset, method: str, *, max_iterations: int, tol: float, tau: float,
+def lm_settings(dataset: Dataset, method: str, *, max_iterations: int | None, tol: float, tau: float,
                 delta: float | None, stop: str, solver: str, acceleration: str) -> LMSettings:
-    """Resolve δ (the option, else the dataset's) and ``stop=auto``; check the choices.
+    """Resolve δ (the option, else the dataset's), ``stop=auto`` and the default cap; check the choices.
 
     ``method`` names the method in error messages.
     """
@@ -123,7 +137,7 @@ def lm_settings(dataset: Dataset, method: str, *, max_iterations: int, tol: floa
                                  ("acceleration", acceleration, ACCELERATIONS)):
         if value not in choices:
             raise ValueError(f"{method}: {name} must be one of {', '.join(choices)}, got {value!r}")
-    delta = _noise_level(dataset, delta)
+    delta, origin = _noise_level(dataset, delta)
     relative = dataset.noise_model in (None, DEFAULT_NOISE_MODEL)   # None: unknown, taken as the paper's
     if stop == "auto":
         stop = "discrepancy" if delta and relative else "converge"
@@ -136,21 +150,31 @@ def lm_settings(dataset: Dataset, method: str, *, max_iterations: int, tol: floa
     elif stop == "discrepancy" and not relative:
         log.warning("%s: %s: stop=discrepancy with noise model %r: the target assumes the relative model",
                     method, dataset.source, dataset.noise_model)
-    return LMSettings(max_iterations, tol, tau, delta, stop, solver, acceleration)
+    # One line saying which rule runs and why: for a measured matrix (δ unknown) the rule depends
+    # on whether --delta was given, which a user cannot see in the result otherwise.
+    log.info("%s: stop rule %s (%s)", method, stop,
+             "δ unknown" if delta is None else f"δ = {delta:g} from {origin}")
+    if max_iterations is None:
+        max_iterations = default_max_iterations(dataset.n)
+    return LMSettings(method, int(max_iterations), tol, tau, delta, stop, solver, acceleration)
 
 
-def _noise_level(dataset: Dataset, delta: float | None) -> float | None:
-    """The explicit δ, else the dataset's (a field of its file), else None; checked finite and >= 0."""
+def _noise_level(dataset: Dataset, delta: float | None) -> tuple[float | None, str]:
+    """The explicit δ, else the dataset's (a field of its file), else None; checked finite and >= 0.
+
+    Returns ``(δ, origin)``, origin ``--delta`` or ``the dataset`` (``""`` when δ is None).
+    """
     def missing(x) -> bool:
         return x is None or (isinstance(x, (float, np.floating)) and np.isnan(x))
+    origin = "--delta"
     if missing(delta):
-        delta = dataset.delta
+        delta, origin = dataset.delta, "the dataset"
     if missing(delta):
-        return None
+        return None, ""
     delta = float(delta)
     if not (np.isfinite(delta) and delta >= 0):
         raise ValueError(f"noise level delta must be finite and >= 0, got {delta}")
-    return delta
+    return delta, origin
 
 
 def minimize_log_gamma(point_at: Callable[[np.ndarray], ModelPoint], theta0: np.ndarray,
@@ -213,14 +237,19 @@ def lm_reconstruction(result: LMResult, dataset: Dataset, settings: LMSettings,
     """Package a :func:`minimize_log_gamma` result as a :class:`Reconstruction`.
 
     ``gamma = exp θ``; ``arrays['history']`` (T, 5) with columns :data:`HISTORY_COLUMNS`; ``info``
-    has iterations, accepted_steps, stop, stop_reason, final_loss, discrepancy_level (τ²δ²ν at the
-    final iterate, None without δ), delta, tau, history_columns and, when the truth is known,
-    relative_error; then ``extra_info``. ``extra_arrays`` join the history.
+    has iterations, max_iterations (the cap), accepted_steps, stop, stop_reason, final_loss,
+    discrepancy_level (τ²δ²ν at the final iterate, None without δ), delta, tau, history_columns
+    and, when the truth is known, relative_error; then ``extra_info``. ``extra_arrays`` join the history.
     """
     gamma = np.exp(result.theta)
     delta, tau = settings.delta, settings.tau
+    if result.stop_reason == "max_iterations":  # a capped run must not pass for a converged one
+        log.warning("%s: %s: stopped by its cap of %d iterations before converging (stop_reason "
+                    "max_iterations; raise --max-iterations)", settings.method, dataset.source,
+                    settings.max_iterations)
     info = {
         "iterations": int(result.iterations),
+        "max_iterations": settings.max_iterations,
         "accepted_steps": int(result.accepted),
         "stop": settings.stop,
         "stop_reason": result.stop_reason,

@@ -28,7 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg as sla
+
+# scipy is imported where it is used, not here: short CLI commands (generate, evaluate, cm)
+# that never reach that code start without paying for it (see benchmarks/startup.py).
 
 
 class NormalEquations:
@@ -45,6 +47,8 @@ class NormalEquations:
 
     def step(self, damping: float) -> np.ndarray | None:
         """Solve ``(H + damping·I) h = −g``; ``None`` if not numerically SPD."""
+        import scipy.linalg as sla
+
         try:
             c = sla.cho_factor(self.H + damping * np.eye(self.H.shape[0]), lower=True)
             h = sla.cho_solve(c, -self.gradient)
@@ -66,6 +70,8 @@ class JacobianSVD:
     """
 
     def __init__(self, J: np.ndarray, r: np.ndarray):
+        import scipy.linalg as sla
+
         self.U, self.s, self.Vt = sla.svd(J, full_matrices=False, lapack_driver="gesdd")
         self.c = self.U.T @ r                          # r's coordinates in range(J)
         self.gradient = self.Vt.T @ (self.s * self.c)  # Jᵀr

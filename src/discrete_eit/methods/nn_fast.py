@@ -74,7 +74,6 @@ Stopping
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg as sla
 
 from discrete_eit.problem.datasets import Dataset
 from discrete_eit.problem.forward import check_gamma, kirchhoff_matrix, solve_forward
@@ -82,6 +81,9 @@ from discrete_eit.problem.jacobian import edge_differences
 
 from .least_squares import HISTORY_COLUMNS, lm_options, lm_reconstruction, lm_settings, minimize_log_gamma
 from .registry import Option, Reconstruction, register_method
+
+# scipy is imported where it is used, not here: short CLI commands (generate, evaluate, cm)
+# that never reach that code start without paying for it (see benchmarks/startup.py).
 
 
 class _Group:
@@ -138,6 +140,8 @@ class VarProModel:
         For a constant γ = c·1 the harmonic extensions (hence every G_g) do not depend on c and
         ``Λ(c·1) = c Λ(1)``, so f is the quadratic ``(λ/m) Σ_k (cΛ₁ − Λ^δ)ᵀ G⁻¹ (cΛ₁ − Λ^δ)``.
         """
+        import scipy.linalg as sla
+
         st = self.state(np.ones(self.lattice.n_edges))
         num = den = 0.0
         for grp, chol in zip(self.groups, st.chol, strict=True):
@@ -184,6 +188,8 @@ class ReducedState:
     """
 
     def __init__(self, model: VarProModel, gamma: np.ndarray):
+        import scipy.linalg as sla
+
         self.model = model
         self.gamma = gamma
         lam, nb = model.lam, model.nb
@@ -215,6 +221,8 @@ class ReducedState:
         Shape (number of measured entries in kept columns,); its Kaufman Jacobian is what
         :meth:`gauss_newton` returns the normal equations of.
         """
+        import scipy.linalg as sla
+
         scale = np.sqrt(self.model.lam / self.model.m)
         return np.concatenate([scale * sla.solve_triangular(c[0], mu, lower=True).ravel()
                                for c, mu in zip(self.chol, self.mu, strict=True)])
@@ -244,6 +252,8 @@ class ReducedState:
         r is the stacked reduced residual divided by √m, so that f = ‖r‖². With ``scale`` s (E,):
         ``(diag(s) Jᵀr, diag(s) JᵀJ diag(s))``, i.e. for the Jacobian ``J diag(s)``.
         """
+        import scipy.linalg as sla
+
         mdl = self.model
         E = mdl.lattice.n_edges
         g = np.zeros(E)
@@ -262,6 +272,8 @@ class ReducedState:
         :meth:`residual` (row-major over (i ∈ S_g, k ∈ g) within each group). With ``scale`` s
         (E,): ``J diag(s)``.
         """
+        import scipy.linalg as sla
+
         mdl = self.model
         weight = np.sqrt(mdl.lam / mdl.m)
         blocks = []
@@ -307,12 +319,12 @@ def nn_loss(dataset: Dataset, gamma: np.ndarray, K: np.ndarray, lam: float = 10.
 
 @register_method("nn_fast", options=(
     Option("lam", float, 10.0, "weight λ of the boundary (Neumann) rows of the NN loss"),
-    *lm_options(500, "discrepancy factor τ: stop when loss <= τ² × expected loss at the truth"),
+    *lm_options("discrepancy factor τ: stop when loss <= τ² × expected loss at the truth"),
     Option("init", str, "constant", "starting γ: best constant fit of the loss, or iid U(0.5, 1.5)",
            choices=("constant", "random")),
     Option("seed", int, 0, "seed of the random start (init=random)"),
 ), history_columns=HISTORY_COLUMNS)
-def nn_fast(dataset: Dataset, lam: float = 10.0, max_iterations: int = 500, tol: float = 1e-12,
+def nn_fast(dataset: Dataset, lam: float = 10.0, max_iterations: int | None = None, tol: float = 1e-12,
             tau: float = 1.0, delta: float | None = None, stop: str = "auto", init: str = "constant",
             seed: int = 0, solver: str = "auto", acceleration: str = "auto") -> Reconstruction:
     """NN loss minimised by variable projection + Levenberg-Marquardt in log γ (fast, exact).

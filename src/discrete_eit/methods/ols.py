@@ -143,12 +143,12 @@ class OLSPoint:
 
 
 @register_method("ols", options=(
-    *lm_options(200, "discrepancy factor τ: stop when Σ w (Λ(γ) − Λ^δ)² <= τ² δ² Σ w (Λ^δ)² "
+    *lm_options("discrepancy factor τ: stop when Σ w (Λ(γ) − Λ^δ)² <= τ² δ² Σ w (Λ^δ)² "
                 "(= τ² δ² |Σ| for relative weights)"),
     Option("weighting", str, "relative", "residual weights: 1/|Λ^δ_ij|² (relative) or uniform",
            choices=WEIGHTINGS),
 ), history_columns=HISTORY_COLUMNS)
-def ols(dataset: Dataset, max_iterations: int = 200, tol: float = 1e-12, tau: float = 1.0,
+def ols(dataset: Dataset, max_iterations: int | None = None, tol: float = 1e-12, tau: float = 1.0,
         delta: float | None = None, stop: str = "auto", weighting: str = "relative",
         solver: str = "auto", acceleration: str = "auto") -> Reconstruction:
     """Weighted output least squares by Levenberg-Marquardt in log γ (classical baseline).

@@ -4,21 +4,35 @@ numpy/scipy only: no file, JSON or workflow handling, so every function here is 
 computation on arrays (and :class:`Dataset`, which holds arrays and their meaning).
 """
 
-from .boundary_layouts import BOUNDARY_LAYOUTS, from_our_order, register_boundary_layout, to_our_order
-from .datasets import DataError, Dataset, generate_dataset
-from .forward import dtn_matrix, harmonic_extensions, kirchhoff_matrix, solve_forward
-from .jacobian import dtn_jacobian
-from .lattice import Lattice
-from .metrics import error_metrics, relative_l2_error
-from .noise import NOISE_MODELS, add_noise, register_noise_model
-from .partial import PARTIAL_SETS, partial_mask, register_partial_set
-from .profiles import PROFILES, conductivity_profile, register_profile
-from .sensitivity import SensitivityResult, predicted_std
+from __future__ import annotations
 
-__all__ = [
-    "BOUNDARY_LAYOUTS", "DataError", "Dataset", "Lattice", "NOISE_MODELS", "PARTIAL_SETS", "PROFILES",
-    "SensitivityResult", "add_noise", "conductivity_profile", "dtn_jacobian", "dtn_matrix", "error_metrics",
-    "from_our_order", "generate_dataset", "harmonic_extensions", "kirchhoff_matrix", "partial_mask",
-    "predicted_std", "register_boundary_layout", "register_noise_model", "register_partial_set",
-    "register_profile", "relative_l2_error", "solve_forward", "to_our_order",
-]
+import importlib
+
+_EXPORTS = {
+    ".boundary_layouts": ("BOUNDARY_LAYOUTS", "from_our_order", "register_boundary_layout", "to_our_order"),
+    ".datasets": ("DataError", "Dataset", "generate_dataset"),
+    ".forward": ("dtn_matrix", "harmonic_extensions", "kirchhoff_matrix", "solve_forward"),
+    ".jacobian": ("dtn_jacobian",),
+    ".lattice": ("Lattice",),
+    ".metrics": ("error_metrics", "relative_l2_error"),
+    ".noise": ("NOISE_MODELS", "add_noise", "register_noise_model"),
+    ".partial": ("PARTIAL_SETS", "partial_mask", "register_partial_set"),
+    ".profiles": ("PROFILES", "conductivity_profile", "register_profile"),
+    ".sensitivity": ("SensitivityResult", "predicted_std"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    """The exports, imported on first use: ``import discrete_eit.problem.datasets`` stays light."""
+    if name in _MODULE_OF:
+        value = getattr(importlib.import_module(_MODULE_OF[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -51,8 +51,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import maximum_flow
 
 from .lattice import Lattice
 
@@ -106,6 +104,9 @@ class _PathCounter:
         src, snk = 2 * self.N, 2 * self.N + 1
         rows = np.concatenate([self.rows, np.full(len(P), src), 2 * Q + 1])
         cols = np.concatenate([self.cols, 2 * P, np.full(len(Q), snk)])
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import maximum_flow
+
         graph = sp.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)),
                               shape=(2 * self.N + 2, 2 * self.N + 2))
         graph.sum_duplicates()

@@ -6,13 +6,60 @@ so Λ is symmetric positive semidefinite with zero row sums and a positive diago
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.linalg import cho_solve_banded, cholesky_banded
 
 from .lattice import Lattice
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+# scipy is imported where it is used, not here: short CLI commands (generate, evaluate, cm)
+# that never reach that code start without paying for it (see benchmarks/startup.py).
+
+MAX_N_VARIABLE = "DISCRETE_EIT_MAX_N"
+"""Environment variable that sets the largest lattice size accepted (default :data:`DEFAULT_MAX_N`)."""
+DEFAULT_MAX_N = 256
+"""At n = 256 one forward solve holds ≈ 1.7 GB of dense arrays; beyond, the O(n⁵) memory grows fast."""
+
+
+def forward_memory_bytes(n: int) -> int:
+    """Approximate peak memory of one forward solve at lattice size n, in bytes.
+
+    Three dense float64 (n², 4n) arrays live at once (``L_IB``, the interior potentials, ``U``),
+    plus the banded factor of ``L_II`` ((n+1) × n²): ``8 (12 n³ + (n+1) n²)``.
+    """
+    return 8 * (3 * n * n * 4 * n + (n + 1) * n * n)
+
+
+def max_lattice_size() -> int:
+    """The largest n accepted: ``$DISCRETE_EIT_MAX_N`` if set, else :data:`DEFAULT_MAX_N`."""
+    text = os.environ.get(MAX_N_VARIABLE, "")
+    try:
+        return int(text) if text else DEFAULT_MAX_N
+    except ValueError:
+        raise ValueError(f"{MAX_N_VARIABLE}={text!r} is not an integer") from None
+
+
+def _human_bytes(count: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if count < 1000:
+            return f"{count:.3g} {unit}"
+        count /= 1000
+    return f"{count:,.0f} TB"
+
+
+def check_lattice_size(n: int) -> None:
+    """``ValueError`` saying the memory it would take if n exceeds :func:`max_lattice_size`."""
+    limit = max_lattice_size()
+    if n > limit:
+        size = _human_bytes(forward_memory_bytes(n))
+        raise ValueError(f"n = {n} is above the limit n <= {limit}: one forward solve would need about "
+                         f"{size} of memory (raise the limit with the environment variable "
+                         f"{MAX_N_VARIABLE})")
 
 
 def check_gamma(lattice: Lattice, gamma: np.ndarray, name: str = "gamma") -> np.ndarray:
@@ -39,6 +86,8 @@ def kirchhoff_matrix(lattice: Lattice, gamma: np.ndarray) -> sp.csr_matrix:
     cols = np.concatenate([a, b, b, a])
     vals = np.concatenate([gamma, gamma, -gamma, -gamma])
     N = lattice.n_nodes
+    import scipy.sparse as sp
+
     return sp.csr_matrix((vals, (rows, cols)), shape=(N, N))
 
 
@@ -61,6 +110,8 @@ class ForwardSolution:
 
     def solve_interior(self, rhs: np.ndarray) -> np.ndarray:
         """``L_II⁻¹ rhs`` for rhs of shape (n², …) with the stored factorisation."""
+        from scipy.linalg import cho_solve_banded
+
         return cho_solve_banded((self.interior_factor, False), rhs)
 
 
@@ -81,6 +132,8 @@ def solve_forward(lattice: Lattice, gamma: np.ndarray) -> ForwardSolution:
     banded Cholesky costs O(n⁴) for all 4n right-hand sides — faster than a general sparse LU
     (whose multi-RHS solve dominates) at every n we use, and free of fill-in heuristics.
     """
+    from scipy.linalg import cho_solve_banded, cholesky_banded
+
     L = kirchhoff_matrix(lattice, gamma).tocsc()
     nb = lattice.n_boundary
     L_bb = L[:nb, :nb].toarray()
@@ -98,9 +151,35 @@ def solve_forward(lattice: Lattice, gamma: np.ndarray) -> ForwardSolution:
     return ForwardSolution(dtn=dtn, potentials=U, interior_factor=factor)
 
 
+DENSE_MAX_N = 16
+"""Up to this n, :func:`dtn_matrix` solves with numpy alone (see there)."""
+
+
 def dtn_matrix(lattice: Lattice, gamma: np.ndarray) -> np.ndarray:
-    """DtN (response) matrix ``Λ = L_BB − L_BI L_II⁻¹ L_IB``, shape (4n, 4n), boundary order."""
+    """DtN (response) matrix ``Λ = L_BB − L_BI L_II⁻¹ L_IB``, shape (4n, 4n), boundary order.
+
+    For n <= :data:`DENSE_MAX_N` by one dense LU solve in numpy (:func:`_dtn_dense`; ``L_II`` is at
+    most 256×256 there, a negligible solve), so that a short job that only needs Λ (generating a
+    dataset, evaluating a residual) never imports scipy; above, by :func:`solve_forward`'s banded
+    Cholesky. The two agree to rounding (≈ 1e-15 relative, tested).
+    """
+    if lattice.n <= DENSE_MAX_N:
+        return _dtn_dense(lattice, check_gamma(lattice, gamma))
     return solve_forward(lattice, gamma).dtn
+
+
+def _dtn_dense(lattice: Lattice, gamma: np.ndarray) -> np.ndarray:
+    """Λ from the dense Kirchhoff matrix (N×N, assembled directly) and ``numpy.linalg.solve``."""
+    a, b = lattice.edges.T
+    nb = lattice.n_boundary
+    L = np.zeros((lattice.n_nodes, lattice.n_nodes))
+    np.add.at(L, (a, a), gamma)
+    np.add.at(L, (b, b), gamma)
+    np.add.at(L, (a, b), -gamma)
+    np.add.at(L, (b, a), -gamma)
+    L_ib = L[nb:, :nb]
+    dtn = L[:nb, :nb] - L_ib.T @ np.linalg.solve(L[nb:, nb:], L_ib)
+    return 0.5 * (dtn + dtn.T)  # exact symmetry, as solve_forward
 
 
 def harmonic_extensions(lattice: Lattice, gamma: np.ndarray) -> np.ndarray:
