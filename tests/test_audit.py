@@ -85,11 +85,12 @@ def _error_table(tmp_path, capsys):
         assert main(["generate", "--n", "3", "--noise", "1e-4", "--seed", str(seed), "--out", str(data)]) == 0
         assert main(["reconstruct", "--method", "cm", "--data", str(data), "--out", str(recon)]) == 0
         assert main(["evaluate", "--data", str(data), "--recon", str(recon), "--out", str(ev)]) == 0
-        cell = {"profile": "wave", "n": 3, "set": "full", "delta": 1e-4, "seed": seed, "run": "cm",
-                "method": "cm"}
+        cell = {"profile": "wave", "n": 3, "set": "full", "noise_model": "relative", "delta": 1e-4,
+                "seed": seed, "run": "cm", "method": "cm"}
         rows.append(error_row(cell, json.loads(ev.read_text()), None, source=str(ev)))
         evals.append(ev)
-    na = {"profile": "wave", "n": 3, "set": "sigma0", "delta": 1e-4, "seed": 1, "run": "cm", "method": "cm"}
+    na = {"profile": "wave", "n": 3, "set": "sigma0", "noise_model": "relative", "delta": 1e-4, "seed": 1,
+          "run": "cm", "method": "cm"}
     rows.append(error_row(na, None, None))
     table = tmp_path / "errors.csv"
     write_table(build_error_table(rows), table, inputs=evals)

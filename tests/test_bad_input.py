@@ -140,7 +140,8 @@ CLI_CASES = [
     ("dtn_not_4n", [*R, "cm", "--dtn", "{d}/m_10.npy", "--out", "{d}/x.npz"], ["m_10.npy", "4n×4n"]),
     ("dtn_not_square", [*R, "cm", "--dtn", "{d}/m_rect.npy", "--out", "{d}/x.npz"], ["m_rect.npy", "4n×4n"]),
     ("dtn_with_inf", [*R, "cm", "--dtn", "{d}/m_inf.npy", "--out", "{d}/x.npz"], ["m_inf.npy", "inf"]),
-    ("dtn_int", [*R, "cm", "--dtn", "{d}/m_int.npy", "--out", "{d}/x.npz"], ["m_int.npy", "float"]),
+    # an integer matrix is read as float (tests/test_formats.py); an all-ones "DtN" is no DtN map
+    ("dtn_int", [*R, "cm", "--dtn", "{d}/m_int.npy", "--out", "{d}/x.npz"], ["m_int.npy", "non-finite γ"]),
     ("dataset_without_mask", [*R, "cm", "--data", "{d}/no_mask.npz", "--out", "{d}/x.npz"],
      ["no_mask.npz", "missing array(s) mask"]),
     ("dataset_field_wrong_type", [*R, "cm", "--data", "{d}/bad_delta.npz", "--out", "{d}/x.npz"],

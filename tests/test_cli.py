@@ -342,7 +342,8 @@ def test_capped_solver_reports_max_iterations_everywhere(tmp_path, capsys):
     side = json.loads((tmp_path / "r.npz.json").read_text())
     assert side["info"]["stop_reason"] == "max_iterations" and side["info"]["max_iterations"] == 2
     _, metrics, _ = run(["evaluate", "--data", data, "--recon", out], capsys)
-    cell = {"profile": "wave", "n": 3, "set": "full", "delta": 0.0, "seed": 7, "run": "ols", "method": "ols"}
+    cell = {"profile": "wave", "n": 3, "set": "full", "noise_model": "relative", "delta": 0.0, "seed": 7,
+            "run": "ols", "method": "ols"}
     assert error_row(cell, json.loads(metrics), side)["stop_reason"] == "max_iterations"
     # by default the cap grows with n and exact data converge, without a warning
     code, _, err = cli("reconstruct", "--method", "nn_fast", "--data", data, "--out", out)

@@ -159,7 +159,7 @@ def _bad_csv(tmp_path, text):
     (lambda p: _v73_mat(p), ["v73.mat", "v7.3 (HDF5)", "not supported"]),
     (lambda p: _write(p / "junk.mat", b"not a mat file at all" * 10), ["junk.mat", "not a readable .mat"]),
     (lambda p: _write(p / "m.txt", b"1"), ["m.txt", "unsupported DtN matrix format '.txt'"]),
-    (lambda p: _write(p / "d.npz", b"1"), ["d.npz", "unsupported", "read with --data"]),
+    (lambda p: _write(p / "d.npz", b"1"), ["d.npz", "is an .npz archive", "goes with --data"]),
     (lambda p: p / "missing.csv", ["missing.csv", "file not found"]),
 ])
 def test_bad_matrix_files_refused(make, words, tmp_path, capsys):

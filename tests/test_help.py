@@ -114,7 +114,8 @@ def test_help_shows_defaults_and_choices():
     text = " ".join(dict(_parsers(build_parser()))["discrete-eit reconstruct"].format_help().split())
     assert "(default: two-sided; choices: two-sided, one-sided; methods: cm)" in text
     assert "Adam iteration budget (a cap for every stop rule) (default: 200000; methods: nn)" in text
-    assert "nn_fast: maximum number of Levenberg-Marquardt steps (default: 500); ols:" in text
+    assert ("maximum number of Levenberg-Marquardt steps (default: max(200, 4·2^(n/2)), enough for exact "
+            "data up to n = 16) (methods: nn_fast, ols)") in text
     assert "authors (E1..En, Sn..S1, Wn..W1, N1..Nn) (default: ours)" in text
 
 
@@ -137,7 +138,7 @@ def test_api_option_errors_name_parameters(tiny, options, message):
 @pytest.mark.parametrize("options, message", [
     ({"lam": "ten"}, "nn_fast: option 'lam' must be of type float, got 'ten'"),
     ({"max_iterations": 2.5}, "nn_fast: option 'max_iterations' must be of type int, got 2.5"),
-    ({"init": 1}, "nn_fast: option 'init' must be one of constant, random, got 1"),
+    ({"init": 1}, "nn_fast: option 'init' must be of type str, got 1"),
 ])
 def test_api_option_types_are_checked(tiny, options, message):
     with pytest.raises(OptionError) as exc:

@@ -151,16 +151,15 @@ def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
         raise DataError("--layout applies to --dtn only (a dataset .npz is in our boundary order)")
     layout = args.layout or "ours"
     files = sources if args.data else [Path(split_matrix_spec(args.dtn)[0])]  # FILE.mat:NAME -> FILE.mat
+    if args.dtn:
+        _not_an_npz("--dtn", files[0])
     _check_files([(flag, Path(p)) for p in files], [("--out", p, ".npz") for p in args.out])
-    datasets = [load_dataset(p) if args.data else load_dtn_matrix(p, layout) for p in sources]
     method = load_methods()[args.method]
     try:  # options first: a bad value must not wait for data loading (or the method's imports)
         options = method.resolve_options(method_options)
     except OptionError as exc:
         raise DataError(exc.as_flag()) from None
-    if args.dtn:
-        _not_an_npz("--dtn", args.dtn)
-    datasets = [load_dataset(p) if args.data else load_dtn_matrix(p) for p in sources]
+    datasets = [load_dataset(p) if args.data else load_dtn_matrix(p, layout) for p in sources]
     start = time.perf_counter()
     try:
         results = reconstruct_many(args.method, datasets, **options)
