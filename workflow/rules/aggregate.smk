@@ -127,6 +127,9 @@ rule completion_table:
     resources:
         runtime=5,
         mem_mb=2000,
+    params:
+        # CM after each completion, as figures.cm_run runs it (completion_pinv set per row)
+        cm_options=config["runs"][config["figures"]["cm_run"]].get("options", {}),
     script:
         "../scripts/completion_table.py"
 
