@@ -528,6 +528,14 @@ def _evaluate(spec: ClaimSpec, inputs: ClaimInputs) -> Claim:
     return Claim(spec.source, spec.statement, test, evidence, verdict)
 
 
+def verdict_counts(claims_md: str) -> dict[str, int | None]:
+    """``{"pass", "fail", "na"}`` counts from the summary line of :func:`render_claims`'s text."""
+    import re
+
+    m = re.search(rf"\*\*(\d+) {PASS}, (\d+) {FAIL}, (\d+) {NA}\*\*", claims_md)
+    return dict(zip(("pass", "fail", "na"), map(int, m.groups()) if m else (None,) * 3, strict=True))
+
+
 def render_claims(claims: list[Claim], context: str = "") -> str:
     """``results/claims.md``: a summary count and one table row per claim."""
     counts = {v: sum(c.verdict == v for c in claims) for v in (PASS, FAIL, NA)}
