@@ -125,7 +125,7 @@ def headline_metrics(tables: Mapping[str, Any], cfg: Mapping[str, Any], methods:
     for pset in F["further_sets"]:
         for run in (nn, cm):
             if method_applies(cfg, methods, run, pset, wn):
-                for d in [0.0, *noisy[-1:]]:
+                for d in [0.0, *sorted(noisy)[-1:]]:
                     further.setdefault(run, {})[f"{pset}_{_delta_key(d)}"] = err(run, pset, d)
     out["fig10_11"] = {"log10_error": further}
     ratios = {r.set: r.ratio for r in inputs.rows("table1", run=nn).itertuples()}
