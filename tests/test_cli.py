@@ -220,13 +220,34 @@ def test_cm_roundtrip_and_option_checks(tmp_path, capsys):
     code, metrics, _ = run(["evaluate", "--data", data, "--recon", out], capsys)
     assert json.loads(metrics)["max_relative_error"] < 1e-10
     side = json.loads((tmp_path / "r.npz.json").read_text())
-    assert side["params"]["options"] == {"variant": "one-sided", "solve": "pinv"}
+    assert side["params"]["options"] == {"variant": "one-sided", "solve": "pinv",
+                                         "completion_pinv": "truncated"}
     assert side["inputs"] == {str(data): sha256_file(data)}
     code, _, err = run(["reconstruct", "--method", "cm", "--variant", "diagonal", "--data", data,
                         "--out", out], capsys)
     one_line_error(code, err, "--variant", "diagonal")
     code, _, err = run(["reconstruct", "--method", "cm", "--data", data, "--out", out, out], capsys)
     one_line_error(code, err, "1 input file(s) but 2 --out")
+
+
+def test_cm_completion_pinv_option(tmp_path, capsys):
+    """--completion-pinv picks the completion's pseudo-inverse; it is recorded, and checked."""
+    data = generate(tmp_path, capsys, "d.npz", "--partial", "last3n")     # n = 3, δ = 1e-3
+    outs = {p: tmp_path / f"{p}.npz" for p in ("truncated", "plain")}
+    for pinv, out in outs.items():
+        code, _, err = run(["reconstruct", "--method", "cm", "--completion-pinv", pinv, "--data", data,
+                            "--out", out], capsys)
+        assert code == 0, err
+        side = json.loads(out.with_name(out.name + ".json").read_text())
+        assert side["params"]["options"]["completion_pinv"] == pinv
+        assert side["info"]["completion_pinv"] == pinv and side["info"]["completion"] == "rank-rule"
+    with np.load(outs["truncated"]) as a, np.load(outs["plain"]) as b:
+        assert not np.array_equal(a["dtn_completed"], b["dtn_completed"])   # noisy data: they differ
+    bad = tmp_path / "bad.npz"
+    code, _, err = run(["reconstruct", "--method", "cm", "--completion-pinv", "exact", "--data", data,
+                        "--out", bad], capsys)
+    one_line_error(code, err, "--completion-pinv", "exact")
+    assert not bad.exists()
 
 
 def test_unknown_method(tmp_path, capsys):

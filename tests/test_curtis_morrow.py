@@ -86,7 +86,8 @@ def test_symmetry_oracles():
 
 def test_registered_method_full_and_last3n():
     method = get_method("cm")
-    assert {o.name: o.default for o in method.options} == {"variant": "two-sided", "solve": "pinv"}
+    assert {o.name: o.default for o in method.options} == {"variant": "two-sided", "solve": "pinv",
+                                                          "completion_pinv": "truncated"}
     n = 6
     gamma = conductivity_profile("random", n, 2)
     full = reconstruct("cm", generate_dataset(gamma, n))
@@ -101,6 +102,10 @@ def test_registered_method_full_and_last3n():
     assert np.abs(part.arrays["dtn_completed"] - lam).max() < 1e-13
     with pytest.raises(ValueError, match="variant"):
         reconstruct("cm", generate_dataset(gamma, n), variant="three-sided")
+    plain = reconstruct("cm", ds, completion_pinv="plain")          # the paper's completion: exact too
+    assert plain.info["completion_pinv"] == "plain" and _max_rel(plain.gamma, gamma) < 1e-7
+    with pytest.raises(ValueError, match="completion_pinv"):
+        reconstruct("cm", ds, completion_pinv="svd")
 
 
 def test_uncompletable_data_raise_clearly():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -177,8 +178,8 @@ def _errors_table():
     return pd.DataFrame(rows)
 
 
-def test_headline_metrics():
-    m = dv.headline_metrics(_errors_table())
+def test_cell_metrics():
+    m = dv.cell_metrics(_errors_table())
     assert m["cells"] == {"total": 24, "ok": 22, "invalid": 1, "not_applicable": 1}
     noise = m["rel_l2"]["noise"]
     assert set(noise) == {"cm", "nn"}
@@ -187,6 +188,76 @@ def test_headline_metrics():
     assert m["rel_l2"]["sizes"]["cm"] == {"n3": pytest.approx(5e-3), "n4": pytest.approx(1e-2)}
     # invalid and not-applicable rows do not count: no value left
     assert m["rel_l2"]["partial"]["cm"] == {"last3n": None, "sigma0": None}
+    json.dumps(m, allow_nan=False)  # valid JSON for dvc metrics
+
+
+DEFAULT_HEADLINE = (
+    ["fig3a.log10_max_loss_jump"] + [f"fig4.log10_error.nn.n{n}" for n in (4, 6, 8, 10, 12)]
+    + [f"fig5.log10_error.nn.delta_{d}" for d in ("0p0001", "0p001", "0p01")]
+    + [f"fig6.log10_error.{r}.delta_0p001" for r in ("nn", "nn_fixed")]
+    + [f"fig8.log10_error.cm.{d}" for d in ("exact", "delta_0p0001", "delta_0p001")]
+    + [f"fig9.log10_error.{r}.delta_{d}" for r in ("nn", "cm") for d in ("0p0001", "0p001")]
+    + ["fig9.max_amplification.truncated", "fig9.max_amplification.plain"]
+    + [f"fig10_11.log10_error.nn.{s}_{d}" for s in ("sigma0", "last2n") for d in ("exact", "delta_0p001")]
+    + [f"fig10_11.log10_error.cm.last2n_{d}" for d in ("exact", "delta_0p001")]   # CM cannot complete sigma0
+    + [f"table1.ratio.{s}" for s in ("full", "last3n", "last2n", "sigma0", "corners")]
+    + ["claims.pass", "claims.fail", "claims.na", "cells.total", "cells.invalid"])
+
+
+def test_headline_names_of_the_default_grid():
+    """The names depend on the configuration only; without tables every value is null."""
+    from test_experiment import METHODS, load_config
+
+    flat = dv.flatten(dv.headline_metrics({}, load_config(), METHODS))
+    assert list(flat) == DEFAULT_HEADLINE and len(flat) == 36 <= dv.HEADLINE_MAX
+    assert {k: v for k, v in flat.items() if v is not None} == {"cells.total": 0, "cells.invalid": 0}
+    quick = dv.flatten(dv.headline_metrics({}, load_config("config/quick.yaml"), METHODS))
+    assert len(quick) <= dv.HEADLINE_MAX and "fig4.log10_error.nn.n3" in quick
+
+
+def test_headline_values_are_log10_of_the_tables():
+    from test_experiment import METHODS, load_config
+
+    from discrete_eit.experiment import claims as cl
+    from discrete_eit.experiment import tables as tb
+
+    cfg = load_config("config/quick.yaml")          # working n = 4, compare δ 0, 1e-2, sizes n 3, 4
+    rows = []
+    for run, pset, n, delta, errs, status in (
+            ("nn", "full", 3, 0.0, [2e-9], "ok"), ("nn", "full", 4, 0.0, [3e-7], "ok"),
+            ("cm", "full", 4, 1e-2, [0.2, 0.5, 40.0], "invalid"),      # an invalid γ̂ counts with its error
+            ("nn", "last3n", 4, 1e-2, [1e-2, 3e-2], "ok"),
+            ("cm", "last2n", 4, 0.0, [0.0], "ok"),                      # exact: log10 undefined -> null
+            ("cm", "sigma0", 4, 0.0, [math.nan], "not_applicable")):
+        for seed, e in enumerate(errs):
+            rows.append({"profile": "wave", "n": n, "set": pset, "delta": delta, "seed": seed, "run": run,
+                         "method": run, **{m: e for m in tb.METRICS}, "iterations": 1, "wall_time_s": 1,
+                         "status": status})
+    errors = pd.DataFrame(rows)
+    training = pd.DataFrame([{"profile": "wave", "n": n, "set": "full", "delta": 0.0, "run": "nn",
+                              "drop_ratio": r} for n, r in ((3, 12.0), (4, 2.2e9))])
+    completion = pd.DataFrame([
+        {"profile": "wave", "n": 4, "set": "last3n", "delta": d, "completion_pinv": p, "ratio_to_delta": r}
+        for p, d, r in (("plain", 1e-4, 0.9), ("plain", 1e-2, 1.3), ("truncated", 1e-2, 1.1))])
+    table1 = pd.DataFrame([{"set": "full", "run": "nn", "ratio": 1.1},
+                           {"set": "full", "run": "ols", "ratio": 9.0}])
+    claims_md = cl.render_claims([cl.Claim("Fig 4", "s", "t", "e", v) for v in ("PASS", "PASS", "FAIL")])
+    tables = {"errors": errors, "summary": tb.summarise_errors(errors), "training": training,
+              "completion": completion, "table1": table1}
+    m = dv.headline_metrics(tables, cfg, METHODS, claims_md)
+    flat = dv.flatten(m)
+    assert flat["fig4.log10_error.nn.n3"] == pytest.approx(math.log10(2e-9))
+    assert flat["fig4.log10_error.nn.n4"] == pytest.approx(math.log10(3e-7))
+    assert flat["fig8.log10_error.cm.delta_0p01"] == pytest.approx(math.log10(0.5))   # median of 3 seeds
+    assert flat["fig8.log10_error.cm.exact"] is None                                  # no such row
+    assert flat["fig9.log10_error.nn.delta_0p01"] == pytest.approx(math.log10(2e-2))
+    assert flat["fig10_11.log10_error.cm.last2n_exact"] is None
+    assert not any(k.startswith("fig10_11.log10_error.cm.sigma0") for k in flat)
+    assert flat["fig3a.log10_max_loss_jump"] == pytest.approx(math.log10(2.2e9))
+    assert m["fig9"]["max_amplification"] == {"truncated": 1.1, "plain": 1.3}
+    assert m["table1"]["ratio"]["full"] == 1.1 and m["table1"]["ratio"]["sigma0"] is None
+    assert m["claims"] == {"pass": 2, "fail": 1, "na": 0}
+    assert m["cells"] == {"total": len(errors), "invalid": 3}
     json.dumps(m, allow_nan=False)  # valid JSON for dvc metrics
 
 
@@ -402,7 +473,7 @@ def test_dvc_status_clean_and_lock_lists_every_output(reproduced):
         assert any(mf._is_under(rel, [c]) for c in covered), f"{rel} is not a DVC output"
     assert mf.verify_manifest(reproduced / "results/provenance.json", reproduced) > 0
     shown = _run(["dvc", "metrics", "show", "--json"], reproduced).stdout
-    assert "results/metrics.json" in shown and "rel_l2" in shown
+    assert "results/metrics.json" in shown and "fig4" in shown and "metrics_full" not in shown
     _run(["dvc", "plots", "show", "-o", "dvc_plots"], reproduced)
     html = (reproduced / "dvc_plots" / "index.html").read_text()
     assert "error_vs_delta" in html and "loss_curves" in html
@@ -457,7 +528,7 @@ def test_parameter_change_reruns_only_dependents(reproduced, tmp_path, timings):
     assert after["results/tables/errors.csv"] != before["results/tables/errors.csv"]
     diff = json.loads(_run(["dvc", "metrics", "diff", "--json"], clone).stdout)
     changed = diff.get("diff", diff).get("results/metrics.json", {})
-    assert any(key.startswith("rel_l2.prior.") for key in changed), diff
+    assert any(key.startswith("fig6.log10_error.") for key in changed), diff
 
 
 @_workflow_test

@@ -385,10 +385,10 @@ def _add_manifest_parser(sub) -> None:
     v = actions.add_parser("verify", help="re-hash every listed output; exit 1 at the first mismatch")
     v.add_argument("manifest", type=Path, nargs="?", default=Path(paths.MANIFEST),
                    help="manifest to verify (default: %(default)s)")
-    m = actions.add_parser("metrics", help="headline errors (JSON for dvc metrics) from the error table")
+    m = actions.add_parser("metrics", help="every cell's median error (JSON) from the error table")
     m.add_argument("--errors", type=Path, default=Path(paths.table_paths("errors")[0]),
                    help="error table to summarise (default: %(default)s)")
-    m.add_argument("--out", type=Path, default=Path(paths.METRICS),
+    m.add_argument("--out", type=Path, default=Path(paths.METRICS_FULL),
                    help="metrics JSON to write (default: %(default)s)")
 
 
@@ -406,9 +406,9 @@ def cmd_manifest(args: argparse.Namespace) -> int:
             count = verify_manifest(args.manifest)
             print(f"manifest verified: {count} output(s) match {args.manifest}")
         else:
-            from discrete_eit.experiment.dvc_outputs import write_dvc_metrics
+            from discrete_eit.experiment.dvc_outputs import write_cell_metrics
 
-            write_dvc_metrics(args.errors, args.out)
+            write_cell_metrics(args.errors, args.out)
             print(f"wrote {args.out}")
     except ManifestError as exc:
         print(f"discrete-eit: error: {exc}", file=sys.stderr)

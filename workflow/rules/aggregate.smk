@@ -128,6 +128,8 @@ rule completion_table:
         mem_mb=2000,
     params:
         code=fingerprints.script_code("completion_table"),
+        # CM after each completion, as figures.cm_run runs it (completion_pinv set per row)
+        cm_options=config["runs"][config["figures"]["cm_run"]].get("options", {}),
     script:
         "../scripts/completion_table.py"
 

@@ -38,13 +38,26 @@ rule phase_figures:
     localrule: True
 
 
+# the tables the headline metrics read (experiment.dvc_outputs.headline_metrics)
+HEADLINE_TABLES = {
+    "errors": "errors",
+    "summary": "errors_summary",
+    "training": "training",
+    "completion": "completion",
+    "table1": "table1",
+}
+
+
 rule dvc_metrics:
     input:
-        errors=paths.table_paths("errors")[0],
+        **{k: paths.table_paths(t)[0] for k, t in HEADLINE_TABLES.items()},
+        claims=paths.CLAIMS,
         recons=[c["recon"] for c in LOSS_CURVES],
     output:
         metrics=paths.METRICS,
         metrics_meta=paths.sidecar(paths.METRICS),
+        metrics_full=paths.METRICS_FULL,
+        metrics_full_meta=paths.sidecar(paths.METRICS_FULL),
         error_vs_delta=paths.ERROR_VS_DELTA_PLOT,
         error_vs_delta_meta=paths.sidecar(paths.ERROR_VS_DELTA_PLOT),
         loss=paths.LOSS_CURVES_PLOT,
@@ -64,9 +77,13 @@ rule dvc_metrics:
     run:
         with recording_code(params.code):
             write_dvc_outputs(
-                input.errors,
+                {k: input[k] for k in HEADLINE_TABLES},
+                input.claims,
+                config,
+                METHODS,
                 params.curves,
                 output.metrics,
+                output.metrics_full,
                 output.error_vs_delta,
                 output.loss,
                 log=log[0],

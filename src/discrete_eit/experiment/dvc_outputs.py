@@ -1,7 +1,12 @@
 """DVC's view of a run: headline metrics (``dvc metrics``) and the long tables behind ``dvc plots``.
 
-From the error table and the reconstructions' training histories: :func:`headline_metrics`
-(``results/metrics.json``), :func:`error_vs_delta` and :func:`loss_curves` (``results/plots/*.csv``),
+* :func:`headline_metrics` → ``results/metrics.json``, the DVC metric: a few tens of named
+  numbers, per figure / claim the one people read (mostly log10 of a median relative error), so
+  that ``dvc metrics show`` and ``dvc exp show`` stay readable;
+* :func:`cell_metrics` → ``results/metrics_full.json`` (a DVC output, not a metric): the median
+  error of every cell of every study;
+* :func:`error_vs_delta` and :func:`loss_curves` → ``results/plots/*.csv``;
+
 each written with a provenance sidecar by :func:`write_dvc_outputs`.
 """
 
@@ -16,10 +21,17 @@ from discrete_eit.artifacts.formats import load_history, write_bytes_artifact
 from discrete_eit.artifacts.sidecar import to_json
 
 METRIC = "rel_l2"
-"""The headline error of :func:`headline_metrics` (relative ℓ² error of γ̂, MATH.md §8)."""
+"""The error of :func:`cell_metrics` and of the headline's ``log10_error`` (relative ℓ² error of
+γ̂, MATH.md §8)."""
+
+HEADLINE_MAX = 40
+"""At most this many headline values (the default grid has 36)."""
+
+STATUSES = ("ok", "invalid", "not_applicable")
 
 
 def _delta_key(delta: float) -> str:
+    """``exact`` or ``delta_1e-05`` / ``delta_0p001`` (no dot: DVC joins nested keys with dots)."""
     return "exact" if float(delta) == 0 else f"delta_{float(delta):g}".replace(".", "p")
 
 
@@ -31,8 +43,111 @@ def _finite_or_none(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def headline_metrics(errors, metric: str = METRIC) -> dict[str, Any]:
-    """Headline errors for ``dvc metrics`` from the error table (a DataFrame or CSV path).
+def _log10_or_none(value: Any) -> float | None:
+    v = _finite_or_none(value)
+    return math.log10(v) if v is not None and v > 0 else None
+
+
+def headline_metrics(tables: Mapping[str, Any], cfg: Mapping[str, Any], methods: Mapping[str, Any],
+                     claims_md: str | None = None) -> dict[str, Any]:
+    """The headline numbers of a run (``results/metrics.json``), named by figure / claim.
+
+    Parameters
+    ----------
+    tables : mapping of table name to DataFrame
+        ``errors``, ``summary`` (errors_summary), ``training``, ``completion``, ``table1``; a
+        missing table or row gives ``null`` values, never a missing name.
+    cfg : the workflow configuration (its ``figures`` and ``studies`` choose the cells).
+    methods : the method registry (whether CM applies to a partial set).
+    claims_md : text of ``results/claims.md`` (its verdict counts), or None.
+
+    Returns
+    -------
+    Nested dict; DVC shows the paths joined by dots, e.g. ``fig4.log10_error.nn.n12``. The names
+    depend on the configuration only. ``log10_error`` is log10 of the median relative ℓ² error
+    over noise seeds (errors_summary's ``rel_l2_median``; an invalid γ̂ counts with its error, as
+    in the claims), at the figures' profile and working size unless the name says ``n…``:
+
+    * ``fig3a.log10_max_loss_jump`` — log10 of the largest loss jump above its running minimum
+      (training table ``drop_ratio``), NN run, exact full data, any size;
+    * ``fig4.log10_error.<nn_run>.n<n>`` — exact full data, every size of the size study;
+    * ``fig5.log10_error.<nn_run>.<δ>`` — full data, every δ of ``figures.noise_deltas``;
+    * ``fig6.log10_error.<nn_run | fixed_run>.<δ>`` — every δ of the prior study;
+    * ``fig8.log10_error.<cm_run>.<δ>`` — full data, every δ of ``figures.compare_deltas``;
+    * ``fig9.log10_error.<nn_run | cm_run>.<δ>`` — last3n, δ > 0 of ``figures.compare_deltas``;
+      ``fig9.max_amplification.<truncated | plain>`` — the largest median completion block error
+      / δ over δ > 0 (completion table), per ``completion_pinv``;
+    * ``fig10_11.log10_error.<run>.<set>_<δ>`` — each of ``figures.further_sets``, NN and (where
+      Λ can be completed) CM, exact data and the largest δ of ``figures.compare_deltas``;
+    * ``table1.ratio.<set>`` — measured / predicted error norm (Table 1), NN run, every partial set;
+    * ``claims.pass | fail | na`` — verdict counts of ``results/claims.md``;
+    * ``cells.total | invalid`` — rows of the error table, and those with an invalid γ̂.
+    """
+    import pandas as pd
+
+    from discrete_eit.problem.completion import COMPLETION_PINVS
+
+    from .claims import ClaimInputs, verdict_counts
+    from .grid import method_applies
+
+    F, S = cfg["figures"], cfg["studies"]
+    prof, wn, nn, cm = F["profile"], F["working_n"], F["nn_run"], F["cm_run"]
+    t = {name: tables.get(name, pd.DataFrame()) for name in ("errors", "summary", "training", "completion",
+                                                              "table1")}
+    inputs = ClaimInputs(t, F)
+
+    def err(run: str, pset: str, delta: float, n: int = wn) -> float | None:
+        rows = inputs.rows("summary", run=run, profile=prof, n=n, set=pset, delta=delta)
+        if rows.empty or rows["n_na"].iloc[0] == rows["n_seeds"].iloc[0]:
+            return None
+        return _log10_or_none(rows["rel_l2_median"].iloc[0])
+
+    def errors_by_delta(run: str, pset: str, deltas) -> dict[str, float | None]:
+        return {_delta_key(d): err(run, pset, d) for d in deltas}
+
+    noisy = [d for d in F["compare_deltas"] if d > 0]
+    out: dict[str, Any] = {}
+    jumps = inputs.rows("training", run=nn, profile=prof, set="full", delta=0.0, n=list(S["sizes"]["n"]))
+    out["fig3a"] = {"log10_max_loss_jump": _log10_or_none(jumps["drop_ratio"].max()) if len(jumps) else None}
+    out["fig4"] = {"log10_error": {nn: {f"n{n}": err(nn, "full", 0.0, n) for n in S["sizes"]["n"]}}}
+    out["fig5"] = {"log10_error": {nn: errors_by_delta(nn, "full", F["noise_deltas"])}}
+    out["fig6"] = {"log10_error": {r: errors_by_delta(r, "full", S["prior"]["delta"])
+                                   for r in (nn, F["fixed_run"])}}
+    out["fig8"] = {"log10_error": {cm: errors_by_delta(cm, "full", F["compare_deltas"])}}
+    amp = {}
+    for pinv in COMPLETION_PINVS:
+        rows = inputs.rows("completion", profile=prof, n=wn, set="last3n", completion_pinv=pinv)
+        ratios = rows["ratio_to_delta"][rows["delta"] > 0] if len(rows) else []
+        amp[pinv] = _finite_or_none(max(ratios)) if len(ratios) else None
+    out["fig9"] = {"log10_error": {r: errors_by_delta(r, "last3n", noisy) for r in (nn, cm)},
+                   "max_amplification": amp}
+    further: dict[str, dict[str, float | None]] = {}
+    for pset in F["further_sets"]:
+        for run in (nn, cm):
+            if method_applies(cfg, methods, run, pset, wn):
+                for d in [0.0, *sorted(noisy)[-1:]]:
+                    further.setdefault(run, {})[f"{pset}_{_delta_key(d)}"] = err(run, pset, d)
+    out["fig10_11"] = {"log10_error": further}
+    ratios = {r.set: r.ratio for r in inputs.rows("table1", run=nn).itertuples()}
+    out["table1"] = {"ratio": {p: _finite_or_none(ratios.get(p)) for p in S["partial"]["sets"]}}
+    out["claims"] = verdict_counts(claims_md) if claims_md else {"pass": None, "fail": None, "na": None}
+    errors = t["errors"]
+    out["cells"] = {"total": int(len(errors)),
+                    "invalid": int((errors["status"] == "invalid").sum()) if "status" in errors else 0}
+    return out
+
+
+def flatten(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested metrics as DVC shows them: ``{"fig4.log10_error.nn.n12": value, ...}``."""
+    flat: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        flat.update(flatten(value, name + ".") if isinstance(value, Mapping) else {name: value})
+    return flat
+
+
+def cell_metrics(errors, metric: str = METRIC) -> dict[str, Any]:
+    """Every cell's median error (``results/metrics_full.json``) from the error table.
 
     ``{metric: {study: {run: {cell: median over seeds}}}}`` where ``cell`` names only what varies
     within the study (e.g. ``n4`` in the size study, ``delta_0p001`` in the noise study,
@@ -144,10 +259,28 @@ def loss_curves(curves: Iterable[Mapping[str, Any]], max_points: int = 200):
     return pd.concat(frames, ignore_index=True)
 
 
-def write_dvc_metrics(errors_csv: str | Path, out: str | Path) -> dict[str, Any]:
-    """``results/metrics.json`` (+ sidecar listing the error table as input)."""
-    metrics = headline_metrics(errors_csv)
+def write_cell_metrics(errors_csv: str | Path, out: str | Path) -> dict[str, Any]:
+    """``results/metrics_full.json`` (:func:`cell_metrics`, + sidecar listing the error table)."""
+    metrics = cell_metrics(errors_csv)
     write_bytes_artifact(out, to_json(metrics).encode(), "metrics", {"metric": METRIC}, [errors_csv])
+    return metrics
+
+
+def write_headline_metrics(tables: Mapping[str, str | Path], claims: str | Path | None,
+                           cfg: Mapping[str, Any], methods: Mapping[str, Any], out: str | Path
+                           ) -> dict[str, Any]:
+    """``results/metrics.json`` (:func:`headline_metrics` of the table CSVs ``{name: path}`` and
+    the claims file, + sidecar listing them)."""
+    import pandas as pd
+
+    frames = {name: pd.read_csv(path) for name, path in tables.items()}
+    text = Path(claims).read_text() if claims else None
+    metrics = headline_metrics(frames, cfg, methods, text)
+    if len(flatten(metrics)) > HEADLINE_MAX:
+        raise ValueError(f"{out}: {len(flatten(metrics))} headline metrics, more than {HEADLINE_MAX}: "
+                         "trim figures.* lists or the headline")
+    inputs = [*tables.values(), *([claims] if claims else [])]
+    write_bytes_artifact(out, to_json(metrics).encode(), "metrics", {"figures": dict(cfg["figures"])}, inputs)
     return metrics
 
 
@@ -158,20 +291,26 @@ def write_plot_csv(df, out: str | Path, kind: str, params: Mapping[str, Any],
                          list(inputs))
 
 
-def write_dvc_outputs(errors_csv: str | Path, curves: Sequence[Mapping[str, Any]], metrics_out: str | Path,
+def write_dvc_outputs(tables: Mapping[str, str | Path], claims: str | Path, cfg: Mapping[str, Any],
+                      methods: Mapping[str, Any], curves: Sequence[Mapping[str, Any]],
+                      metrics_out: str | Path, metrics_full_out: str | Path,
                       error_vs_delta_out: str | Path, loss_out: str | Path,
                       log: str | Path | None = None) -> dict[str, Any]:
-    """The DVC metrics file and both plot CSVs (each with a sidecar); returns the metrics.
+    """Both metrics files and both plot CSVs (each with a sidecar); returns the headline metrics.
 
-    ``log``: a file to write a one-line summary to (the Snakemake rule's log).
+    ``tables``: CSV paths by name (``errors``, ``summary``, ``training``, ``completion``,
+    ``table1``); ``claims``: ``results/claims.md``; ``log``: a file to write a one-line summary to
+    (the Snakemake rule's log).
     """
-    metrics = write_dvc_metrics(errors_csv, metrics_out)
+    errors_csv = tables["errors"]
+    metrics = write_headline_metrics(tables, claims, cfg, methods, metrics_out)
+    write_cell_metrics(errors_csv, metrics_full_out)
     write_plot_csv(error_vs_delta(errors_csv), error_vs_delta_out, "plot_data",
                    {"metric": METRIC, "study": "noise"}, [errors_csv])
     write_plot_csv(loss_curves(curves), loss_out, "plot_data", {"curves": [c["label"] for c in curves]},
                    [c["recon"] for c in curves])
     if log is not None:
         Path(log).parent.mkdir(parents=True, exist_ok=True)
-        Path(log).write_text(f"wrote {metrics_out} ({metrics['cells']}), {error_vs_delta_out}, {loss_out} "
-                             f"({len(curves)} curves)\n")
+        Path(log).write_text(f"wrote {metrics_out} ({len(flatten(metrics))} values, {metrics['cells']}), "
+                             f"{metrics_full_out}, {error_vs_delta_out}, {loss_out} ({len(curves)} curves)\n")
     return metrics

@@ -13,7 +13,8 @@ Panel kinds
 ``rms_error``  ``recons``, ``datas``: RMS over noise seeds of the pointwise relative error.
 ``std``        ``sens``, ``delta``: predicted relative std ``δ·std_e/γ_e`` (MATH.md §7).
 ``loss``       ``curves``: list of ``{label, recon}``: training loss vs iteration.
-``completion`` ``table``: completion-error CSV (Fig 9): block error vs δ.
+``completion`` ``table``, ``metric``: completion CSV (Fig 9): ``block_error`` (default) or CM's
+               ``cm_rel_l2`` after completion vs δ, one line per ``completion_pinv``.
 ``robustness`` ``table``, ``noise_model``: robustness CSV: mean rel. ℓ² error vs δ under one noise
                model, one line per run, error bars = std over the seeds.
 ``text``       ``text``: a message (e.g. "not applicable").
@@ -293,21 +294,31 @@ def _draw_loss(ax, panel: dict[str, Any], history) -> None:
     ax.legend(fontsize=7, frameon=False)
 
 
+_COMPLETION_Y = {"block_error": "rel. error of the N×N block", "cm_rel_l2": "CM rel. ℓ² error of γ̂"}
+_PINV_STYLE = {"truncated": ("-", "o", "truncated (ours)"), "plain": ("--", "s", "plain (paper)")}
+
+
 def _draw_completion(ax, panel: dict[str, Any]) -> None:
+    """``metric`` (block_error or cm_rel_l2) vs δ: median and min–max over seeds, one line per n
+    and completion_pinv."""
     import pandas as pd
 
+    metric = panel.get("metric", "block_error")
     df = pd.read_csv(panel["table"])
     df = df[(df["delta"] > 0) & (df["set"] == panel.get("set", "last3n"))]
-    for n, g in df.groupby("n"):
+    for (n, pinv), g in df.groupby(["n", "completion_pinv"]):
         g = g.sort_values("delta")
-        err = np.vstack([g["block_error_median"] - g["block_error_min"],
-                         g["block_error_max"] - g["block_error_median"]])
-        ax.errorbar(g["delta"], g["block_error_median"], yerr=err, marker="o", ms=3, lw=1.2,
-                    capsize=2, label=f"n = {n}")
-    if not df.empty:
+        med = g[f"{metric}_median"].to_numpy(float)
+        # CM's error is inf where γ̂ is non-finite: the bar then reaches the top of the axes
+        top = np.nan_to_num(g[f"{metric}_max"].to_numpy(float), posinf=1e3)
+        err = np.vstack([med - g[f"{metric}_min"].to_numpy(float), top - med])
+        ls, marker, label = _PINV_STYLE.get(pinv, ("-", "o", pinv))
+        ax.errorbar(g["delta"], med, yerr=err, marker=marker, ms=3, lw=1.2, ls=ls, capsize=2,
+                    label=f"n = {n}, {label}")
+    if not df.empty and metric == "block_error":
         d = np.array([df["delta"].min(), df["delta"].max()])
-        ax.loglog(d, d, "k--", lw=0.8, label="δ")
-    _log_axes_vs_delta(ax, "rel. error of the N×N block", legend=True)
+        ax.loglog(d, d, "k:", lw=0.8, label="δ")
+    _log_axes_vs_delta(ax, _COMPLETION_Y[metric], legend=True)
 
 
 def _log_axes_vs_delta(ax, ylabel: str, legend: bool) -> None:

@@ -98,10 +98,14 @@ def figure_layouts(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> dic
     L["fig8"] = {"title": f"Fig 8: Curtis–Morrow vs NN, full data (n = {_WN})", "error_scale": "row",
                  "rows": _compare("full", "noise")}
     rows9 = _compare("last3n", "partial")
-    rows9[0]["panels"] = [{"kind": "completion", "table": "results/tables/completion.csv",
-                           "set": "last3n", "title": "completion error, N×N block"}] + rows9[0]["panels"]
-    for r in rows9[1:]:
-        r["panels"] = [{"kind": "text", "text": ""}] + r["panels"]
+    # first column: the completion error (row 1) and CM's error after completion (row 2), both
+    # pseudo-inverses of the rank rule (completion_pinv)
+    firsts = [{"kind": "completion", "table": "results/tables/completion.csv", "set": "last3n",
+               "metric": "block_error", "title": "completion error, N×N block"},
+              {"kind": "completion", "table": "results/tables/completion.csv", "set": "last3n",
+               "metric": "cm_rel_l2", "title": "CM after completion"}]
+    for i, r in enumerate(rows9):
+        r["panels"] = [firsts[i] if i < len(firsts) else {"kind": "text", "text": ""}] + r["panels"]
     L["fig9"] = {"title": f"Fig 9: last3n — completion error; CM (after completion) vs NN (n = {_WN})",
                  "error_scale": "row", "rows": rows9}
     L["fig10"] = {"title": f"Fig 10: sigma0 (minimal set) — CM vs NN (n = {_WN})", "error_scale": "row",

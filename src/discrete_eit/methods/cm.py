@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from discrete_eit.problem.completion import complete_dtn, is_completable
+from discrete_eit.problem.completion import COMPLETION_PINVS, complete_dtn, is_completable
 from discrete_eit.problem.datasets import Dataset
 from discrete_eit.problem.lattice import Lattice
 
@@ -221,10 +221,15 @@ def curtis_morrow_dtn(dtn: np.ndarray, variant: str = "two-sided", solve: str = 
     Option("solve", str, "pinv",
            "pinv: least squares over all zero-flux nodes Z_k; square: only E_1..E_k",
            choices=SOLVES),
+    Option("completion_pinv", str, "truncated",
+           "pseudo-inverse of the completion's rank rule (partial data): truncated to rank i "
+           "(filters noise) or plain Moore–Penrose (the paper's formula)",
+           choices=COMPLETION_PINVS),
 ), applies=is_completable)
-def curtis_morrow(dataset: Dataset, variant: str = "two-sided", solve: str = "pinv") -> Reconstruction:
+def curtis_morrow(dataset: Dataset, variant: str = "two-sided", solve: str = "pinv",
+                  completion_pinv: str = "truncated") -> Reconstruction:
     """Curtis–Morrow layer peeling (algebraic inversion; partial data are completed first)."""
-    dtn, cinfo = complete_dtn(dataset, return_info=True)
+    dtn, cinfo = complete_dtn(dataset, completion_pinv=completion_pinv, return_info=True)
     gamma, info = curtis_morrow_dtn(dtn, variant=variant, solve=solve)
     info = {**info, **cinfo}
     return Reconstruction(gamma=gamma, arrays={"dtn_completed": dtn}, info=info)

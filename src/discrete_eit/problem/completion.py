@@ -12,7 +12,11 @@ with three exact rules, in this order,
 
        Λ(p, q) = Λ(p, Q) Λ(P, Q)⁺ Λ(P, q)
 
-   (``⁺`` is the pseudo-inverse truncated to rank i, which also filters noise);
+   where ``⁺`` is, by the option ``completion_pinv`` (see :data:`COMPLETION_PINVS`),
+   ``truncated`` (default): the pseudo-inverse truncated to its i largest singular values —
+   exact on exact data and a noise filter (the noisy block has full rank; its extra singular
+   values are noise), or ``plain``: the Moore–Penrose pseudo-inverse as the paper writes the
+   formula (NumPy's cut-off 1e-15·σ_max, so on noisy data every singular value is inverted);
 3. **zero row sums** — the diagonal entry of a row whose off-diagonal part is known.
 
 Missing pairs are filled greedily by increasing level i (over the four corners), repeating the
@@ -54,7 +58,11 @@ import numpy as np
 
 from .lattice import Lattice
 
-__all__ = ["complete_dtn", "corner_arc", "disjoint_paths", "is_completable"]
+__all__ = ["COMPLETION_PINVS", "complete_dtn", "corner_arc", "disjoint_paths", "is_completable"]
+
+COMPLETION_PINVS = ("truncated", "plain")
+"""Pseudo-inverses of the rank rule: ``truncated`` to rank i (ours, the default) or ``plain``
+(Moore–Penrose, the paper's formula). Both are exact on exact data; they differ on noisy data."""
 
 
 def corner_arc(n: int, corner: int, i: int) -> np.ndarray:
@@ -124,10 +132,19 @@ def disjoint_paths(n: int | Lattice, P, Q) -> int:
     return _PathCounter(lattice)(np.asarray(P), np.asarray(Q))
 
 
-def _truncated_pinv(M: np.ndarray, rank: int) -> np.ndarray:
-    """Pseudo-inverse of M truncated to its ``rank`` largest singular values."""
+def _pinv(M: np.ndarray, rank: int, completion_pinv: str) -> np.ndarray:
+    """Pseudo-inverse of M: truncated to its ``rank`` largest singular values, or plain."""
+    if completion_pinv == "plain":
+        return np.linalg.pinv(M)
     U, s, Vt = np.linalg.svd(M, full_matrices=False)
     return (Vt[:rank].T / s[:rank]) @ U[:, :rank].T
+
+
+def _check_pinv(completion_pinv: str) -> str:
+    if completion_pinv not in COMPLETION_PINVS:
+        raise ValueError(f"completion_pinv must be one of {', '.join(COMPLETION_PINVS)}, "
+                         f"got {completion_pinv!r}")
+    return completion_pinv
 
 
 def _label(lattice: Lattice, t: int) -> str:
@@ -151,8 +168,8 @@ def _describe_missing(lattice: Lattice, known: np.ndarray, mask: np.ndarray, set
             f"and the rank rule, e.g. {shown}{more}{cols}")
 
 
-def _complete(dtn: np.ndarray, mask: np.ndarray, n: int, structural_only: bool
-              ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+def _complete(dtn: np.ndarray, mask: np.ndarray, n: int, structural_only: bool,
+              completion_pinv: str = "truncated") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Core greedy completion; returns (completed matrix, known mask, info)."""
     lattice = Lattice(n)
     nb = lattice.n_boundary
@@ -187,7 +204,7 @@ def _complete(dtn: np.ndarray, mask: np.ndarray, n: int, structural_only: bool
                     continue
                 if not structural_only:
                     M = D[np.ix_(Pp, Qq)]
-                    value = D[p, Qq] @ _truncated_pinv(M, i) @ D[Pp, q]
+                    value = D[p, Qq] @ _pinv(M, i, completion_pinv) @ D[Pp, q]
                     D[p, q] = D[q, p] = value
                 known[p, q] = known[q, p] = True
                 return True
@@ -245,7 +262,8 @@ def _unpack(data, mask, n):
 
 
 def complete_dtn(data, mask: np.ndarray | None = None, n: int | None = None, *,
-                 set_name: str | None = None, return_info: bool = False):
+                 set_name: str | None = None, completion_pinv: str = "truncated",
+                 return_info: bool = False):
     """Complete a partially measured DtN matrix (MATH.md §6).
 
     Parameters
@@ -259,9 +277,12 @@ def complete_dtn(data, mask: np.ndarray | None = None, n: int | None = None, *,
         Lattice size, checked against the shape.
     set_name : str, optional
         Name of the partial set, used in error messages (taken from ``dataset.partial_set``).
+    completion_pinv : {"truncated", "plain"}
+        Pseudo-inverse of the rank rule (module docstring): ``truncated`` to rank i (default;
+        filters noise) or ``plain`` Moore–Penrose (the paper's formula).
     return_info : bool
-        Also return a dict ``{"completion": "none"|"rank-rule", "n_symmetry_filled",
-        "n_rank_filled", "max_level"}``.
+        Also return a dict ``{"completion": "none"|"rank-rule", "completion_pinv",
+        "n_symmetry_filled", "n_rank_filled", "max_level"}``.
 
     Returns
     -------
@@ -275,16 +296,18 @@ def complete_dtn(data, mask: np.ndarray | None = None, n: int | None = None, *,
         One line naming the partial set and the missing entries when the mask does not determine
         Λ by these rules (e.g. ``sigma0`` or ``corners`` for n ≥ 2).
     """
+    _check_pinv(completion_pinv)
     dtn, mask, n, name = _unpack(data, mask, n)
     set_name = set_name or name
     if mask.all():
         out = dtn.copy()
-        info = {"completion": "none", "n_symmetry_filled": 0, "n_rank_filled": 0, "max_level": 0}
+        info = {"completion": "none", "completion_pinv": completion_pinv, "n_symmetry_filled": 0,
+                "n_rank_filled": 0, "max_level": 0}
         return (out, info) if return_info else out
-    D, known, info = _complete(dtn, mask, n, structural_only=False)
+    D, known, info = _complete(dtn, mask, n, structural_only=False, completion_pinv=completion_pinv)
     if not known.all():
         raise ValueError(_describe_missing(Lattice(n), known, mask, set_name))
-    info = {"completion": "rank-rule", **info}
+    info = {"completion": "rank-rule", "completion_pinv": completion_pinv, **info}
     return (D, info) if return_info else D
 
 
