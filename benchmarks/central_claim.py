@@ -2,7 +2,7 @@
 
 For n ∈ {6, 8, 10} and δ ∈ {1e-4, 1e-3}, ≥ 5 noise seeds each (wave profile, full data), train the
 network on all datasets of one n as one batch (stop at the first step drop — no use of the truth)
-and run two-sided CM on the same datasets. Writes ``results/benchmarks/central_claim.csv`` (one
+and run two-sided CM on the same datasets. Writes ``benchmarks/results/central_claim.csv`` (one
 row per dataset and method) and prints the medians.
 Run: ``python benchmarks/central_claim.py [--sizes 6 8 10] [--seeds 5] [--stop first-drop]``.
 """
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--stop", default="first-drop", choices=["first-drop", "min-step", "budget"])
     parser.add_argument("--iterations", type=int, default=400_000)
-    parser.add_argument("--out", type=Path, default=Path("results/benchmarks/central_claim.csv"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/central_claim.csv"))
     args = parser.parse_args()
     rows = []
     for n in args.sizes:

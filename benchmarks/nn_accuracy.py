@@ -3,7 +3,7 @@
 Trains the paper's configuration (``nn`` defaults: Adam 2e-3, λ = 10, clip 0.1, plateau rule,
 moment-rate schedule) on exact wave-profile data for each (n, iteration budget) and records the
 relative ℓ² error, the stop reason, the final loss and the wall time; ``nn_fast`` on the same
-datasets for comparison. Writes ``results/benchmarks/nn_accuracy.csv``.
+datasets for comparison. Writes ``benchmarks/results/nn_accuracy.csv``.
 Run: ``python benchmarks/nn_accuracy.py [--cases 6:300000 8:1500000]`` (≈ 10 min on one core).
 """
 
@@ -29,7 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=_case, nargs="+", default=[(6, 300_000), (8, 1_500_000)],
                         help="n:iterations pairs")
-    parser.add_argument("--out", type=Path, default=Path("results/benchmarks/nn_accuracy.csv"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/nn_accuracy.csv"))
     args = parser.parse_args()
     rows = []
     for n, iterations in args.cases:

@@ -1,7 +1,7 @@
 """Benchmark of the deterministic solvers on exact data: wall time and error vs n.
 
 Methods ``cm`` (two-sided), ``nn_fast`` and ``ols`` on the wave profile, ``full`` data.
-Writes ``results/benchmarks/solver_speed.csv`` and prints it.
+Writes ``benchmarks/results/solver_speed.csv`` and prints it.
 Run: ``python benchmarks/solver_speed.py [--sizes 2 4 6 8 10 12] [--methods cm nn_fast ols]``.
 """
 
@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 6, 8, 10, 12])
     parser.add_argument("--methods", nargs="+", default=["cm", "nn_fast", "ols"])
     parser.add_argument("--partial", default="full")
-    parser.add_argument("--out", type=Path, default=Path("results/benchmarks/solver_speed.csv"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/solver_speed.csv"))
     args = parser.parse_args()
     rows = []
     for n in args.sizes:

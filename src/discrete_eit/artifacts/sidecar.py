@@ -22,8 +22,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-TRACKED_PACKAGES = ("discrete-eit", "numpy", "scipy", "torch", "pandas", "matplotlib", "seaborn",
-                    "snakemake", "dvc")
+TRACKED_PACKAGES = ("discrete-eit", "numpy", "scipy", "numba", "torch", "pandas", "matplotlib",
+                    "seaborn", "snakemake", "dvc")
 
 
 def sha256_bytes(data: bytes) -> str:
