@@ -30,9 +30,10 @@ def dry_run(tmp_path: Path, profiles: list[str | Path], *targets: str) -> str:
 
 
 def resources_of(out: str, rule: str) -> str:
-    m = re.search(rf"^rule {rule}:\n(?:    .*\n)*?    resources: (.*)$", out, re.MULTILINE)
+    """The resources line of the first job of ``rule`` in a dry run (a group's member jobs are indented)."""
+    m = re.search(rf"^( *)(?:local)?rule {rule}:\n(?:\1    .*\n)*?\1    resources: (.*)$", out, re.MULTILINE)
     assert m, f"no job of rule {rule} in the dry run"
-    return m[1]
+    return m[2]
 
 
 def test_slurm_profile_keeps_the_rules_resources(tmp_path):
@@ -94,3 +95,7 @@ def test_slurm_dry_run_of_the_real_workflow(tmp_path):
         assert "gpu" not in res and "slurm_partition=compute" in res, (rule, res)
     assert "runtime=5" in resources_of(out, "generate") and "mem_mb=1000" in resources_of(out, "generate")
     assert "runtime=30" in resources_of(out, "reconstruct")
+    # The profile's grouping: every per-dataset job is a member of a group job, none is submitted alone
+    # (quick grid: 16 datasets -> 16 components -> 4 group jobs of at most 5 components).
+    assert len(re.findall(r"Group job per_dataset \(", out)) == 4, out[-3000:]
+    assert not re.search(r"^rule (generate|reconstruct|sensitivity):", out, re.MULTILINE)

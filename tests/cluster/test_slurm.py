@@ -50,8 +50,15 @@ SLURM_TEST_ARGS = [
     "10",
 ]
 
-SUBMITTED_RE = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (.+?)\)\.")
+# A single job is submitted under its number, a group job under its uuid.
+SUBMITTED_RE = re.compile(r"Job ([\w-]+) has been submitted with SLURM jobid (\d+) \(log: (.+?)\)\.")
 JOB_HEADER_RE = re.compile(r"^(localrule|rule) (\w+):\n(?:    .*\n)*?    jobid: (\d+)$", re.MULTILINE)
+# Snakemake prints a group job as this line followed by its member jobs, indented by four spaces.
+GROUP_HEADER_RE = re.compile(r"Group job (\w+) \(jobs in lexicogr\. order\):$", re.MULTILINE)
+GROUP_MEMBER_RE = re.compile(r"^    rule (\w+):\n(?:        .*\n)*?        jobid: (\d+)$", re.MULTILINE)
+# Upper bound on the SLURM jobs of the quick grid with the profile's grouping (10 measured: 4 group jobs,
+# 5 NN batches, 1 Monte Carlo job; 50 without grouping).
+QUICK_MAX_SLURM_JOBS = 20
 # Result columns that legitimately differ between runs.
 VOLATILE_COL_RE = re.compile(r"time|wall|second|elapsed|duration|date|host|runtime", re.IGNORECASE)
 
@@ -86,46 +93,54 @@ def parse_jobs(log: str) -> dict[int, tuple[str, bool]]:
     return {int(m[3]): (m[2], m[1] == "localrule") for m in JOB_HEADER_RE.finditer(log)}
 
 
-def parse_submissions(log: str) -> dict[int, tuple[int, str]]:
-    """Snakemake job id -> (SLURM job id, SLURM log file) from the plugin's submission lines."""
-    return {int(m[1]): (int(m[2]), m[3]) for m in SUBMITTED_RE.finditer(log)}
+def parse_submissions(log: str) -> dict[int | str, tuple[int, str]]:
+    """Snakemake job id (a number; a uuid for a group job) -> (SLURM job id, SLURM log file)."""
+    return {int(m[1]) if m[1].isdigit() else m[1]: (int(m[2]), m[3]) for m in SUBMITTED_RE.finditer(log)}
 
 
-def squeue_states(slurm_dir: Path, ids: list[int]) -> dict[int, tuple[str, str, str]]:
-    """SLURM job id -> (state, job name, GRES/TRES requested) from the controller.
+def _squeue(slurm_dir: Path, ids: list[int], fields: str) -> dict[int, list[str]]:
+    """SLURM job id -> the ``squeue -O`` fields (``|``-separated, job id first) of these jobs.
 
     Finished jobs stay visible to ``squeue -t all`` for MinJobAge (3600 s in the harness)."""
     out = subprocess.run(
-        [
-            "squeue",
-            "-h",
-            "-t",
-            "all",
-            "-O",
-            "JobID:|,State:|,tres-per-job:|,tres-per-node:|,Name:",
-            "-j",
-            ",".join(map(str, ids)),
-        ],
+        ["squeue", "-h", "-t", "all", "-O", f"JobID:|,{fields}", "-j", ",".join(map(str, ids))],
         env=_env(slurm_dir),
         capture_output=True,
         text=True,
         timeout=30,
         check=True,
     ).stdout
-    res = {}
-    for line in out.splitlines():
-        jid, state, per_job, per_node, name = line.strip().split("|", 4)
-        res[int(jid)] = (state, name, f"{per_job} {per_node}")
-    return res
+    n_fields = fields.count(",") + 1
+    rows = (line.strip().split("|", n_fields) for line in out.splitlines())
+    return {int(row[0]): [v.strip() for v in row[1:]] for row in rows}
+
+
+def squeue_states(slurm_dir: Path, ids: list[int]) -> dict[int, tuple[str, str, str]]:
+    """SLURM job id -> (state, job name, GRES/TRES requested) from the controller."""
+    rows = _squeue(slurm_dir, ids, "State:|,tres-per-job:|,tres-per-node:|,Name:")
+    return {jid: (st, name, f"{per_job} {per_node}") for jid, (st, per_job, per_node, name) in rows.items()}
+
+
+def squeue_requests(slurm_dir: Path, ids: list[int]) -> dict[int, dict[str, str]]:
+    """SLURM job id -> what the job asked for: CPUs, memory (e.g. ``4000M``), time limit (``H:MM:SS``)."""
+    rows = _squeue(slurm_dir, ids, "NumCPUs:|,MinMemory:|,TimeLimit:")
+    return {jid: {"cpus": cpus, "mem": mem, "time": limit} for jid, (cpus, mem, limit) in rows.items()}
 
 
 def check_all_jobs_on_slurm(log: str, workdir: Path, slurm_dir: Path) -> dict:
+    """Every job that is neither local nor in a group, and every group job, has exactly one SLURM job
+    that completed under a ``deit_`` name and logged under results/logs/slurm."""
     jobs = parse_jobs(log)
     subs = parse_submissions(log)
     remote = {j for j, (_, local) in jobs.items() if not local}
     local = {j for j, (_, is_local) in jobs.items() if is_local}
-    assert remote, "no job was sent to SLURM"
-    assert set(subs) == remote, f"jobs without a SLURM job id: {sorted(remote - set(subs))}"
+    groups = GROUP_HEADER_RE.findall(log)
+    members = GROUP_MEMBER_RE.findall(log)
+    assert remote or groups, "no job was sent to SLURM"
+    single = {j for j in subs if isinstance(j, int)}
+    assert single == remote, f"jobs without a SLURM job id: {sorted(remote - single)}"
+    n_group_subs = len(subs) - len(single)
+    assert n_group_subs == len(groups), f"{len(groups)} group jobs, {n_group_subs} submitted"
     slurm_ids = [sid for sid, _ in subs.values()]
     assert len(set(slurm_ids)) == len(slurm_ids), "a SLURM job id was reused"
     for sid, logfile in subs.values():
@@ -138,10 +153,16 @@ def check_all_jobs_on_slurm(log: str, workdir: Path, slurm_dir: Path) -> dict:
         assert states[sid][0] == "COMPLETED", f"SLURM job {sid}: {states[sid]}"
         assert states[sid][1].startswith("deit_"), states[sid]
     return {
-        "jobs_total": len(jobs),
-        "jobs_slurm": len(remote),
+        "jobs_total": len(jobs) + len(members),
+        "jobs_slurm": len(subs),
         "jobs_local": len(local),
-        "slurm_job_ids": {f"{jobs[j][0]}#{j}": subs[j][0] for j in sorted(subs)},
+        "jobs_grouped": len(members),
+        "group_jobs": len(groups),
+        "slurm_job_ids": {
+            f"{jobs[j][0]}#{j}" if isinstance(j, int) else f"group#{j}": subs[j][0]
+            for j in sorted(subs, key=str)
+        },
+        "group_slurm_ids": sorted(sid for j, (sid, _) in subs.items() if not isinstance(j, int)),
     }
 
 
@@ -348,7 +369,8 @@ QUICK_MISSING = [p for p in ("Snakefile", "config/quick.yaml") if not (REPO / p)
     reason=f"real workflow not in the checkout yet (missing: {', '.join(QUICK_MISSING)})",
 )
 def test_quick_config_on_slurm_matches_local(slurm_cluster, tmp_path):
-    """Quick config on SLURM: every rule job is a SLURM job and the numbers equal a local run."""
+    """Quick config on SLURM: the per-dataset jobs run grouped (few SLURM jobs, each within one 2-CPU
+    node), every other rule job is a SLURM job, and the numbers equal a local run."""
     files = project_files()
     on_slurm, local = tmp_path / "slurm", tmp_path / "local"
     copy_tree_files(REPO, on_slurm, files)
@@ -362,6 +384,13 @@ def test_quick_config_on_slurm_matches_local(slurm_cluster, tmp_path):
     rc, log, wall = run_snakemake(on_slurm, [*SLURM_TEST_ARGS, *quick], timeout, env_s, "slurm")
     assert rc == 0, f"quick config on SLURM failed (rc={rc}):\n{log[-8000:]}"
     info = check_all_jobs_on_slurm(log, on_slurm, slurm_cluster)
+    assert info["group_jobs"] >= 1 and info["jobs_grouped"] > info["group_jobs"], info
+    assert info["jobs_slurm"] <= QUICK_MAX_SLURM_JOBS, info
+    # A group job asks for one layer of its jobs (the profile's `cores: 2`), not for all of them at once.
+    requests = squeue_requests(slurm_cluster, info["group_slurm_ids"])
+    for sid, req in requests.items():
+        assert int(req["cpus"]) <= 2, f"group SLURM job {sid} requested {req}"
+        assert req["mem"].endswith("M") and int(req["mem"][:-1]) <= 4000, f"group SLURM job {sid}: {req}"
 
     rc_l, log_l, wall_l = run_snakemake(
         local, ["--profile", str(LOCAL_PROFILE), "--cores", "2", *quick], timeout, env_l, "local"
@@ -374,6 +403,7 @@ def test_quick_config_on_slurm_matches_local(slurm_cluster, tmp_path):
         "quick",
         {
             **info,
+            "group_requests": {str(k): v for k, v in requests.items()},
             "wall_slurm_s": round(wall, 1),
             "wall_local_s": round(wall_l, 1),
             "files_compared": len(diffs),
