@@ -86,7 +86,7 @@ def test_slurm_dry_run_of_the_real_workflow(tmp_path):
     assert proc.returncode == 0, out[-4000:]
     batch_jobs = re.findall(r"^rule reconstruct_batch:\n(?:    .*\n)*?    resources: (.*)$", out,
                             re.MULTILINE)
-    assert len(batch_jobs) == 5, out[-3000:]
+    assert len(batch_jobs) == 6, out[-3000:]  # sizes n3, n4, noise, partial, prior, robustness
     for res in batch_jobs:
         for item in ("gpu=1", "slurm_partition=compute", "runtime=60"):
             assert item in res, res
@@ -94,8 +94,8 @@ def test_slurm_dry_run_of_the_real_workflow(tmp_path):
         res = resources_of(out, rule)
         assert "gpu" not in res and "slurm_partition=compute" in res, (rule, res)
     assert "runtime=5" in resources_of(out, "generate") and "mem_mb=1000" in resources_of(out, "generate")
-    assert "runtime=30" in resources_of(out, "reconstruct")
+    assert "runtime=10" in resources_of(out, "reconstruct")
     # The profile's grouping: every per-dataset job is a member of a group job, none is submitted alone
-    # (quick grid: 16 datasets -> 16 components -> 4 group jobs of at most 5 components).
+    # (quick grid: 17 datasets -> 17 components -> 4 group jobs of at most 5 components).
     assert len(re.findall(r"Group job per_dataset \(", out)) == 4, out[-3000:]
     assert not re.search(r"^rule (generate|reconstruct|sensitivity):", out, re.MULTILINE)
