@@ -47,7 +47,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = TIME
 
 
 # ---- clones of the repository (test_dvc, test_ssh_remote) -----------------------------------------
-def repo_env(clone: Path, **extra: str) -> dict[str, str]:
+def repo_env(clone: Path) -> dict[str, str]:
     """Environment of a command run in ``clone``: this venv first, the clone's package, fixed git identity."""
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
@@ -56,25 +56,23 @@ def repo_env(clone: Path, **extra: str) -> dict[str, str]:
     env.update(DVC_NO_ANALYTICS="1", PYTHONHASHSEED="0", GIT_AUTHOR_NAME="test",
                GIT_AUTHOR_EMAIL="test@example.org", GIT_COMMITTER_NAME="test",
                GIT_COMMITTER_EMAIL="test@example.org")
-    env.update(extra)
     return env
 
 
-def run_cmd(cmd: list[str], cwd: Path, check: bool = True, timeout: float = TIMEOUT,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run ``cmd`` in ``cwd`` (environment :func:`repo_env` unless given); on failure show its output."""
-    res = subprocess.run(cmd, cwd=cwd, env=env or repo_env(cwd), capture_output=True, text=True,
-                         timeout=timeout)
+def run_cmd(cmd: list[str], cwd: Path, check: bool = True,
+            timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in ``cwd`` (environment :func:`repo_env`); on failure show its output."""
+    res = subprocess.run(cmd, cwd=cwd, env=repo_env(cwd), capture_output=True, text=True, timeout=timeout)
     if check and res.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} (in {cwd}) exited {res.returncode}\n--- stdout\n"
                              f"{res.stdout[-6000:]}\n--- stderr\n{res.stderr[-6000:]}")
     return res
 
 
-def timed(cmd: list[str], cwd: Path, timings: dict, key: str, **kwargs) -> subprocess.CompletedProcess:
+def timed(cmd: list[str], cwd: Path, timings: dict, key: str) -> subprocess.CompletedProcess:
     """:func:`run_cmd`, its wall time recorded in ``timings[key]`` (seconds)."""
     start = time.perf_counter()
-    res = run_cmd(cmd, cwd, **kwargs)
+    res = run_cmd(cmd, cwd)
     timings[key] = round(time.perf_counter() - start, 1)
     return res
 
@@ -112,9 +110,9 @@ def versioned_outputs(clone: Path) -> dict[str, tuple[int, str]]:
     return out
 
 
-def dvc_status(clone: Path, **kwargs) -> dict:
+def dvc_status(clone: Path) -> dict:
     """``dvc status --json`` in ``clone`` ({} when data and pipelines are up to date)."""
-    return json.loads(run_cmd(["dvc", "status", "--json"], clone, **kwargs).stdout or "{}")
+    return json.loads(run_cmd(["dvc", "status", "--json"], clone).stdout or "{}")
 
 
 def _workflow_committed() -> bool:

@@ -6,6 +6,7 @@
 #                (default: `configfile:` in params.yaml, the file `dvc repro` used)
 # Nothing is recomputed: --touch marks the pulled outputs up to date (dvc pull leaves their
 # modification times in arbitrary order), then every table and figure is audited down to its data.
+# Needs dvc, snakemake and discrete-eit on PATH (the project's environment: tools/setup-env.sh).
 # Exit status 0 when all three steps pass; otherwise the failing step's, with a line naming it.
 set -euo pipefail
 usage="usage: tools/pull-touch-audit.sh [-r REMOTE] [CONFIGFILE ...]"
@@ -35,7 +36,7 @@ for config in "${configs[@]}"; do
 done
 
 step() {  # step NAME COMMAND...: run COMMAND; on failure name the step and exit with its status
-  local name=$1 rc=0
+  local name=$1 rc=0 start=$SECONDS
   shift
   echo "== $name" >&2
   "$@" || rc=$?
@@ -43,23 +44,25 @@ step() {  # step NAME COMMAND...: run COMMAND; on failure name the step and exit
     echo "pull-touch-audit: step '$name' failed (exit $rc)" >&2
     exit "$rc"
   fi
+  echo "== $name: done in $((SECONDS - start)) s" >&2
 }
 
-audit_all() {  # every table and figure that has a sidecar, each down to its datasets
-  local artifact verdict n=0
-  for artifact in results/tables/* results/figures/*; do
-    case "$artifact" in *.json) continue ;; esac
-    [ -f "$artifact.json" ] || continue
-    # the lineage goes to stdout (long for a table); keep its verdict, one line per artifact
-    verdict=$(discrete-eit audit "$artifact" | tail -n 1) || return
-    echo "$artifact: $verdict"
-    n=$((n + 1))
+audit_all() {  # every table, figure, claims and metrics file that has a sidecar, down to its data
+  local artifacts=() artifact
+  for artifact in results/claims.md results/metrics.json results/tables/* results/figures/*; do
+    case "$artifact" in results/metrics.json) ;; *.json) continue ;; esac
+    if [ -f "$artifact.json" ]; then artifacts+=("$artifact"); fi
   done
-  if [ "$n" -eq 0 ]; then
+  if [ "${#artifacts[@]}" -eq 0 ]; then
     echo "pull-touch-audit: no table or figure with a sidecar under results/" >&2
     return 1
   fi
-  echo "audit passed: $n table(s) and figure(s)"
+  # one audit per artifact, as many at once as there are cores; each prints the last line of its
+  # lineage (the verdict), a failure its AUDIT FAILED line on stderr
+  printf '%s\0' "${artifacts[@]}" | xargs -0 -n 1 -P "$(nproc)" bash -c \
+    'set -o pipefail; verdict=$(discrete-eit audit "$1" | tail -n 1) && echo "$1: $verdict"' audit \
+    || return 1
+  echo "audit passed: ${#artifacts[@]} artifact(s)"
 }
 
 step "dvc pull" dvc pull "${remote[@]}"
