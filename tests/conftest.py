@@ -5,6 +5,7 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import json  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -44,3 +45,31 @@ def quick_run(tmp_path_factory):
     snakemake(wd, "--cores", "2", *QUICK)
     (wd / "wall_time_s.txt").write_text(f"{time.perf_counter() - t0:.1f}\n")
     return wd
+
+
+@pytest.fixture(scope="session")
+def timings():
+    """Wall times (s) of the DVC steps of the session, printed at its end (docs/provenance.md)."""
+    t: dict[str, float] = {}
+    yield t
+    print("\nDVC timings (s):", json.dumps(t))
+
+
+@pytest.fixture(scope="session")
+def reproduced(tmp_path_factory, timings):
+    """A clean clone, quick config, after `dvc repro`, with the results committed to its git.
+
+    Shared by tests/test_dvc.py and tests/test_ssh_remote.py (one `dvc repro` per session); tests
+    read it, copy it, clone it or push from it, and add remotes only with ``--local``.
+    ``DISCRETE_EIT_DVC_REPRO=DIR`` reuses such a clone in DIR (development shortcut).
+    """
+    from _workflow import ROOT, clone_repo, commit_results, timed
+
+    reuse = os.environ.get("DISCRETE_EIT_DVC_REPRO")
+    if reuse:
+        return Path(reuse)
+    base = tmp_path_factory.mktemp("dvc")
+    clone = clone_repo(ROOT, base / "repro", base / "remote")
+    timed(["dvc", "repro"], clone, timings, "dvc_repro")
+    commit_results(clone, "reproduce the quick grid")
+    return clone

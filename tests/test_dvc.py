@@ -11,11 +11,9 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +21,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from _workflow import QUICK_CONFIG as QUICK  # tests/ on sys.path
+from _workflow import ROOT
+from _workflow import clone_repo as _clone
+from _workflow import dvc_status as _status
+from _workflow import run_cmd as _run
+from _workflow import timed as _timed
+from _workflow import versioned_outputs as _outputs
+from _workflow import workflow_test as _workflow_test
 
 from discrete_eit.artifacts import manifest as mf
 from discrete_eit.artifacts.audit import audit_tree
@@ -297,114 +303,10 @@ def test_write_dvc_metrics_has_sidecar(tmp_path, capsys):
 
 
 # ---- DVC pipeline: workflow tests on the quick configuration ------------------------------------
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-QUICK = "config/quick.yaml"
-OUT_DIRS = ("data", "results")
-NOT_VERSIONED = ("results/logs", "results/benchmarks")  # diagnostics: neither git nor DVC
 STAGES = ("datasets", "reconstructions", "tables", "figures", "provenance")
 CHANGED_DELTA = 3.0e-3  # the prior study's noise level after the parameter change
-
-
-def _env(clone: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    # the clone's package, not the checkout the test environment was installed from
-    env["PYTHONPATH"] = os.pathsep.join([str(clone / "src"), *filter(None, [env.get("PYTHONPATH")])])
-    env.update(DVC_NO_ANALYTICS="1", PYTHONHASHSEED="0", GIT_AUTHOR_NAME="test",
-               GIT_AUTHOR_EMAIL="test@example.org", GIT_COMMITTER_NAME="test",
-               GIT_COMMITTER_EMAIL="test@example.org")
-    return env
-
-
-def _run(cmd: list[str], cwd: Path, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess:
-    res = subprocess.run(cmd, cwd=cwd, env=_env(cwd), capture_output=True, text=True, timeout=timeout)
-    if check and res.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} (in {cwd}) exited {res.returncode}\n--- stdout\n"
-                             f"{res.stdout[-6000:]}\n--- stderr\n{res.stderr[-6000:]}")
-    return res
-
-
-def _timed(cmd: list[str], cwd: Path, timings: dict, key: str) -> subprocess.CompletedProcess:
-    start = time.perf_counter()
-    res = _run(cmd, cwd)
-    timings[key] = round(time.perf_counter() - start, 1)
-    return res
-
-
-def _clone(src: Path, dst: Path, remote: Path | None = None) -> Path:
-    """A git clone of ``src`` (committed files only) set to the quick config, with a scratch remote."""
-    _run(["git", "clone", "-q", str(src), str(dst)], dst.parent)
-    params = dst / "params.yaml"
-    text = params.read_text()
-    if f"configfile: {QUICK}" not in text.splitlines():
-        params.write_text(text.replace("configfile: config/config.yaml", f"configfile: {QUICK}"))
-        assert f"configfile: {QUICK}" in params.read_text().splitlines()
-        _run(["git", "commit", "-q", "-am", "quick config"], dst)
-    if remote is not None:
-        _run(["dvc", "remote", "add", "--local", "-d", "scratch", str(remote)], dst)
-    return dst
-
-
-def _commit_results(clone: Path, message: str) -> None:
-    """Commit what a reproduction adds to git: dvc.lock, the metrics file, DVC's .gitignore entries."""
-    new = _run(["git", "ls-files", "--others", "--exclude-standard"], clone).stdout.split()
-    paths = [p for p in new if p in ("dvc.lock", "results/metrics.json") or p.endswith(".gitignore")]
-    _run(["git", "add", "-u"], clone)
-    if paths:
-        _run(["git", "add", *paths], clone)
-    _run(["git", "commit", "-q", "-m", message], clone)
-
-
-def _outputs(clone: Path) -> dict[str, tuple[int, str]]:
-    """{path: (mtime_ns, sha256)} of every versioned output file (not logs / benchmarks)."""
-    out = {}
-    for rel in mf.list_files(OUT_DIRS, clone, exclude=()):
-        if not mf._is_under(rel, NOT_VERSIONED):
-            out[rel] = ((clone / rel).stat().st_mtime_ns, sha256_file(clone / rel))
-    return out
-
-
-def _status(clone: Path) -> dict:
-    return json.loads(_run(["dvc", "status", "--json"], clone).stdout or "{}")
-
-
-def _workflow_committed() -> bool:
-    res = subprocess.run(["git", "ls-files", "--error-unmatch", "Snakefile", "dvc.yaml", "params.yaml",
-                          "workflow/rules/provenance.smk", QUICK], cwd=ROOT, capture_output=True)
-    return res.returncode == 0
-
-
-def _workflow_test(fn):
-    """Marks of the tests that run the pipeline (CI runs them; `pytest -m "not workflow"` skips)."""
-    marks = [
-        pytest.mark.workflow,
-        pytest.mark.skipif(shutil.which("dvc", path=str(BIN)) is None
-                           or shutil.which("snakemake", path=str(BIN)) is None,
-                           reason="dvc and snakemake not installed (pip install -e '.[workflow]')"),
-        pytest.mark.skipif(not (ROOT / ".git").exists() or not _workflow_committed(),
-                           reason="needs a git checkout with the workflow and dvc.yaml committed"),
-    ]
-    for mark in reversed(marks):
-        fn = mark(fn)
-    return fn
-
-
-@pytest.fixture(scope="module")
-def timings():
-    t: dict[str, float] = {}
-    yield t
-    print("\nDVC timings (s):", json.dumps(t))
-
-
-@pytest.fixture(scope="module")
-def reproduced(tmp_path_factory, timings):
-    """A clean clone, quick config, after `dvc repro`, with the results committed to its git."""
-    base = tmp_path_factory.mktemp("dvc")
-    clone = _clone(ROOT, base / "repro", base / "remote")
-    _timed(["dvc", "repro"], clone, timings, "dvc_repro")
-    _commit_results(clone, "reproduce the quick grid")
-    return clone
+# `timings` and `reproduced` (the `dvc repro` of the quick grid) are session fixtures in conftest.py,
+# shared with tests/test_ssh_remote.py.
 
 
 @pytest.fixture(scope="module")
