@@ -16,7 +16,7 @@ def test_quickstart_runs(tmp_path):
     command = [sys.executable, str(ROOT / "examples/quickstart.py"), "--n", "4", "--out", str(out)]
     proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert "cm: unknown option 'lam' (known: variant, solve)" in proc.stdout
+    assert "cm: unknown option 'lam' (known: variant, solve, completion_pinv)" in proc.stdout
     png = (out / "quickstart.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     assert (out / "data.npz").is_file() and (out / "data.npz.json").is_file()

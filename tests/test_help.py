@@ -126,7 +126,7 @@ def tiny():
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"bogus": 1}, "cm: unknown option 'bogus' (known: variant, solve)"),
+    ({"bogus": 1}, "cm: unknown option 'bogus' (known: variant, solve, completion_pinv)"),
     ({"variant": "diagonal"}, "cm: option 'variant' must be one of two-sided, one-sided, got 'diagonal'"),
 ])
 def test_api_option_errors_name_parameters(tiny, options, message):
@@ -158,5 +158,6 @@ def test_cli_option_errors_name_flags(tmp_path, capsys):
                  "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 1
-    assert err == "discrete-eit: error: cm: unknown option --max-iterations (known: --variant, --solve)\n"
+    assert err == ("discrete-eit: error: cm: unknown option --max-iterations (known: --variant, --solve, "
+                   "--completion-pinv)\n")
     assert not out.exists()

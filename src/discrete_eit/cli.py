@@ -239,7 +239,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from discrete_eit.artifacts.audit import audit
     from discrete_eit.experiment.tables import KEYS
 
-    return audit(args.path, args.root, args.row, shown=(*KEYS, "rel_l2", "status"))
+    if args.row and len(args.path) > 1:
+        raise DataError("--row selects rows of one table: give a single path with it")
+    # several artifacts in one process (tools/pull-touch-audit.sh): the worst verdict is the exit
+    # code — a failure (1) over staleness (3) over success (0)
+    codes = [audit(path, args.root, args.row, shown=(*KEYS, "rel_l2", "status")) for path in args.path]
+    return 1 if 1 in codes else max(codes)
 
 
 # ---- parser --------------------------------------------------------------------------------
@@ -359,7 +364,8 @@ def build_parser(methods: bool = True) -> argparse.ArgumentParser:
                    "stdout only)")
 
     a = sub.add_parser("audit", help="print the lineage of an artifact and verify every hash on the way")
-    a.add_argument("path", type=Path, help="artifact to audit (a dataset, reconstruction, table or figure)")
+    a.add_argument("path", type=Path, nargs="+",
+                   help="artifact(s) to audit (datasets, reconstructions, tables or figures)")
     a.add_argument("--root", type=Path, default=Path("."),
                    help="directory relative input paths are resolved against (default: %(default)s)")
     a.add_argument("--row", action="append", metavar="KEY=VALUE",
