@@ -277,6 +277,9 @@ CONFIG_CASES = [
      "runs.nn.options.iterations", "type int"),
     ("option_injection", {"runs": {"ols": {"options": {"tau": "1.0; touch X; true"}}}},
      "runs.ols.options.tau", "type float"),
+    ("fixed_edges_injection",
+     {"runs": {"nn_fixed": {"options": {"fixed_edges": "7 --threads 1; touch X; true"}}}},
+     "runs.nn_fixed.options.fixed_edges", ""),
     ("option_negative", {"runs": {"nn": {"options": {"iterations": -5}}}}, "runs.nn.options.iterations",
      ">= 0"),
     ("option_below_minimum", {"runs": {"ols": {"options": {"max_iterations": 0}}}},
@@ -332,7 +335,10 @@ def workflow_copy(tmp_path_factory):
 
 @pytest.mark.parametrize("overlay, key", [
     ({"bogus": 1}, "bogus"),
-    ({"runs": {"cm": {"options": {"variant": "three-sided"}}}}, "runs.cm.options.variant"),
+    # the two injection strings of issue 11: refused before any job, nothing runs (no file X)
+    ({"runs": {"ols": {"options": {"tau": "1.0; touch X; true"}}}}, "runs.ols.options.tau"),
+    ({"runs": {"nn_fixed": {"options": {"fixed_edges": "7 --threads 1; touch X; true"}}}},
+     "runs.nn_fixed.options.fixed_edges"),
     ({"studies": {"sizes": {"n": [4, 10000]}}}, "studies.sizes.n[1]"),
 ])
 def test_snakemake_reports_config_errors_in_one_line(overlay, key, workflow_copy):
