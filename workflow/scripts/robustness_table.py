@@ -10,7 +10,7 @@ log = setup_job(sm)
 df = robustness_table(pd.read_csv(sm.input[0]), sm.params.study)
 log.info("%d rows (noise models: %s)", len(df), ", ".join(sorted(df["noise_model"].unique())))
 write_table(df, sm.output.csv, sm.output.md, "Robustness to the noise model",
-            "Per (profile, n, set, noise model, δ, run) of studies.robustness: mean, sample std, min and max "
-            "over the noise seeds of the relative ℓ² error, and the mean centre error (docs/MATH.md §3 defines "
-            "each model's δ). seeds = rows, n_ok = rows with a valid γ̂.",
+            "Per (profile, n, set, noise model, δ, run) of studies.robustness: mean, sample std, min and "
+            "max over the noise seeds of the relative ℓ² error, and the mean centre error (docs/MATH.md "
+            "§3 defines each model's δ). seeds = rows, n_ok = rows with a valid γ̂.",
             inputs=list(sm.input), params={"study": dict(sm.params.study)})
