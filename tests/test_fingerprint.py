@@ -110,3 +110,28 @@ def test_sidecars_record_the_code_and_audit_reports_stale(tmp_path):
     assert res.stderr.strip() == textwrap.dedent(
         "AUDIT STALE: d.npz: code changed since it was made (fingerprint 000000000000… → "
         f"{command_fingerprint('generate')['sha256'][:12]}…)")
+
+
+def test_script_fingerprints_do_not_depend_on_where_the_project_lies(tmp_path, monkeypatch):
+    """Scripts enter under their recorded (relative) names: audit --root DIR from elsewhere agrees."""
+    from discrete_eit.artifacts.fingerprint import recompute
+
+    (tmp_path / "workflow/scripts").mkdir(parents=True)
+    for name in ("table.py", "_common.py"):
+        (tmp_path / "workflow/scripts" / name).write_text("from discrete_eit.experiment import tables\n")
+    files = ["workflow/scripts/table.py", "workflow/scripts/_common.py"]
+    monkeypatch.chdir(tmp_path)
+    here = code_fingerprint(files=files)
+    monkeypatch.chdir(tmp_path.parent)
+    assert code_fingerprint(files=files, base=tmp_path) == here
+    assert recompute(here, tmp_path) == here["sha256"] and recompute(here) is None  # not found here
+    assert "discrete_eit.experiment.tables" in here["modules"]
+
+
+def test_scripts_that_run_a_method_by_name_cover_its_module():
+    from discrete_eit.experiment.fingerprints import script_code
+    from discrete_eit.methods import load_methods
+
+    record = script_code("completion_table", load_methods()["cm"])
+    assert "discrete_eit.methods.cm" in record["modules"] and "discrete_eit.methods.cm" in record["roots"]
+    assert "discrete_eit.methods.cm" not in script_code("completion_table")["modules"]

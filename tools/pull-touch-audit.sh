@@ -59,7 +59,7 @@ audit_all() {  # every table, figure, claims and metrics file that has a sidecar
   fi
   # one process for all of them (its lineage trees go to a log; failures name the file on stderr)
   mkdir -p results/logs
-  discrete-eit audit "${artifacts[@]}" > results/logs/pull-touch-audit.log || return 1
+  discrete-eit audit "${artifacts[@]}" > results/logs/pull-touch-audit.log || return $?  # 3: stale
   echo "audit passed: ${#artifacts[@]} artifact(s)"
 }
 

@@ -127,7 +127,7 @@ rule completion_table:
         runtime=5,
         mem_mb=2000,
     params:
-        code=fingerprints.script_code("completion_table"),
+        code=fingerprints.script_code("completion_table", METHODS["cm"]),
         # CM after each completion, as figures.cm_run runs it (completion_pinv set per row)
         cm_options=config["runs"][config["figures"]["cm_run"]].get("options", {}),
     script:
@@ -204,7 +204,7 @@ rule sensitivity_mc:
         runtime=30,
         mem_mb=2000,
     params:
-        code=fingerprints.script_code("sensitivity_mc"),
+        code=fingerprints.script_code("sensitivity_mc", METHODS[config["monte_carlo"]["method"]]),
         mc=config["monte_carlo"],
         profile_seed=config["profile_seed"],
     script:

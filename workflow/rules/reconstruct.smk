@@ -26,7 +26,7 @@ rule reconstruct:
         "../envs/discrete-eit.yaml"
     threads: 1
     resources:
-        runtime=10,  # seconds at n = 12; SLURM groups add these up (docs/slurm.md)
+        runtime=10,  # minutes (a job takes seconds at n = 12); SLURM groups add these up (docs/slurm.md)
         mem_mb=2000,
     params:
         code=lambda wc: fingerprints.command_code("reconstruct", METHODS[run_method(wc)]),

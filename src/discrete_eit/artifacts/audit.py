@@ -86,8 +86,7 @@ def _staleness(record: dict[str, Any], root: str | Path) -> str:
     code = record.get("code")
     if not code:
         return ""  # made before fingerprints were recorded, or not by package code (the manifest)
-    files = [str(Path(root) / f) for f in code.get("files", ())]
-    current = recompute({**code, "files": files})
+    current = recompute(code, root)
     if current is None:
         return "the code that made it no longer exists"
     if current != code.get("sha256"):

@@ -155,7 +155,8 @@ def _imported_modules(name: str | None, path: Path) -> list[str]:
     return out
 
 
-def module_closure(roots: Iterable[str], files: Iterable[str | Path] = ()) -> dict[str, Path]:
+def module_closure(roots: Iterable[str], files: Iterable[str | Path] = (),
+                   base: str | Path = ".") -> dict[str, Path]:
     """Every module the roots (module names and source files) import within their packages.
 
     Returns ``{module name or file path: source file}``, provenance-only modules excluded.
@@ -168,7 +169,7 @@ def module_closure(roots: Iterable[str], files: Iterable[str | Path] = ()) -> di
         if path is None:
             raise ValueError(f"code fingerprint: module {name!r} not found")
         todo.append((name, path, True))
-    todo += [(str(f), Path(f), False) for f in files]
+    todo += [(str(f), Path(base) / f, False) for f in files]
     while todo:
         name, path, is_module = todo.pop()
         if name in found or name in PROVENANCE_ONLY:
@@ -182,14 +183,16 @@ def module_closure(roots: Iterable[str], files: Iterable[str | Path] = ()) -> di
     return found
 
 
-def code_fingerprint(roots: Iterable[str] = (), files: Iterable[str | Path] = ()) -> dict[str, Any]:
+def code_fingerprint(roots: Iterable[str] = (), files: Iterable[str | Path] = (),
+                     base: str | Path = ".") -> dict[str, Any]:
     """The fingerprint record of the code reached from ``roots`` and ``files``.
 
     Parameters
     ----------
     roots : module names (``discrete_eit.methods.cm``, or a plug-in's module).
-    files : source files (e.g. ``workflow/scripts/error_table.py``, relative to the project root);
-        their imports are followed like a module's.
+    files : source files (e.g. ``workflow/scripts/error_table.py``, relative to ``base``, the
+        project root); their imports are followed like a module's. They enter the hash under the
+        name given, so the fingerprint does not depend on where the project lies.
 
     Returns
     -------
@@ -199,9 +202,9 @@ def code_fingerprint(roots: Iterable[str] = (), files: Iterable[str | Path] = ()
     """
     roots, files = sorted(set(roots)), sorted({str(f) for f in files})
     for f in files:
-        if not Path(f).is_file():
+        if not (Path(base) / f).is_file():
             raise ValueError(f"code fingerprint: file {f} not found")
-    closure = module_closure(roots, files)
+    closure = module_closure(roots, files, base)
     h = hashlib.sha256()
     for name in sorted(closure):
         h.update(f"{name}\0{_parsed(closure[name])[0]}\0".encode())
@@ -217,9 +220,10 @@ def command_fingerprint(command: str, method_module: str | None = None) -> dict[
     return code_fingerprint(roots)
 
 
-def recompute(record: dict[str, Any]) -> str | None:
-    """The current tree's sha256 for a stored fingerprint record; ``None`` if its code is gone."""
+def recompute(record: dict[str, Any], base: str | Path = ".") -> str | None:
+    """The current tree's sha256 for a stored fingerprint record (its files read under ``base``);
+    ``None`` if its code is gone."""
     try:
-        return code_fingerprint(record.get("roots", ()), record.get("files", ()))["sha256"]
+        return code_fingerprint(record.get("roots", ()), record.get("files", ()), base)["sha256"]
     except (ValueError, OSError, SyntaxError):
         return None

@@ -21,9 +21,14 @@ def command_code(command: str, method: Any = None) -> str:
     return command_fingerprint(command, None if method is None else method.module)["sha256"]
 
 
-def script_code(name: str) -> dict[str, Any]:
-    """Fingerprint record of the job running ``workflow/scripts/NAME.py`` (its sidecars store it)."""
-    return code_fingerprint(files=[f"{SCRIPT_DIR}/{name}.py", f"{SCRIPT_DIR}/_common.py"])
+def script_code(name: str, *methods: Any) -> dict[str, Any]:
+    """Fingerprint record of the job running ``workflow/scripts/NAME.py`` (its sidecars store it).
+
+    ``methods``: registry ``Method`` objects the script runs by name (``reconstruct("cm", …)``),
+    which no import statement reveals.
+    """
+    return code_fingerprint([m.module for m in methods],
+                            files=[f"{SCRIPT_DIR}/{name}.py", f"{SCRIPT_DIR}/_common.py"])
 
 
 def module_code(*modules: str) -> dict[str, Any]:
