@@ -236,9 +236,9 @@ def test_headline_values_are_log10_of_the_tables():
             ("cm", "last2n", 4, 0.0, [0.0], "ok"),                      # exact: log10 undefined -> null
             ("cm", "sigma0", 4, 0.0, [math.nan], "not_applicable")):
         for seed, e in enumerate(errs):
-            rows.append({"profile": "wave", "n": n, "set": pset, "delta": delta, "seed": seed, "run": run,
-                         "method": run, **{m: e for m in tb.METRICS}, "iterations": 1, "wall_time_s": 1,
-                         "status": status})
+            rows.append({"profile": "wave", "n": n, "set": pset, "noise_model": "relative", "delta": delta,
+                         "seed": seed, "run": run, "method": run, **{m: e for m in tb.METRICS},
+                         "iterations": 1, "wall_time_s": 1, "status": status})
     errors = pd.DataFrame(rows)
     training = pd.DataFrame([{"profile": "wave", "n": n, "set": "full", "delta": 0.0, "run": "nn",
                               "drop_ratio": r} for n, r in ((3, 12.0), (4, 2.2e9))])
