@@ -11,8 +11,6 @@ import jsonschema
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from discrete_eit.artifacts.evaluation import evaluate_reconstruction
-from discrete_eit.artifacts.formats import copy_artifact
 from discrete_eit.artifacts.sidecar import recording_code
 from discrete_eit.experiment import fingerprints, grid, paths
 from discrete_eit.experiment.config import (
