@@ -1,7 +1,7 @@
 """The evaluation of one reconstruction: its error metrics as a JSON artifact with a sidecar.
 
-Shared by ``discrete-eit evaluate`` and the workflow, which evaluates in the Snakemake process
-(hundreds of sub-second evaluations would otherwise each pay a Python start-up).
+What ``discrete-eit evaluate`` writes (one workflow job per reconstruction); a table rule or a
+notebook can call it directly, without a process per evaluation.
 """
 
 from __future__ import annotations
