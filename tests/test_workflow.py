@@ -104,7 +104,7 @@ def test_quick_run_outputs(quick_run):
         assert rel in listed, rel
     # one dataset, reconstruction and evaluation per cell of the error table
     for row in ok.head(20).itertuples():
-        cell = f"{row.profile}/n{row.n}/{row.set}/d{row.delta:g}_s{row.seed}"
+        cell = f"{row.profile}/n{row.n}/{row.set}/{row.noise_model}/d{row.delta:g}_s{row.seed}"
         assert (wd / f"data/dtn/{cell}.npz").is_file(), cell
         assert (wd / f"results/recon/{row.run}/{cell}.npz").is_file(), (row.run, cell)
         assert (wd / f"results/eval/{row.run}/{cell}.json").is_file(), (row.run, cell)
