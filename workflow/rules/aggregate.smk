@@ -16,6 +16,8 @@ rule evaluate:
     log:
         paths.log_path("evaluate", "{run}", paths.CELL),
     localrule: True
+    conda:
+        "../envs/discrete-eit.yaml"
     params:
         code=fingerprints.command_code("evaluate"),
     # a shell job: Snakemake runs a `run:` job of its own in a fresh Snakemake process (parsing the

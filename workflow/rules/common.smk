@@ -11,7 +11,6 @@ import jsonschema
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from discrete_eit.artifacts.sidecar import recording_code
 from discrete_eit.experiment import fingerprints, grid, paths
 from discrete_eit.experiment.config import (
     ConfigError,

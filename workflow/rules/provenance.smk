@@ -75,19 +75,18 @@ rule dvc_metrics:
         code=fingerprints.module_code("discrete_eit.experiment.dvc_outputs"),
         curves=LOSS_CURVES,
     run:
-        with recording_code(params.code):
-            write_dvc_outputs(
-                {k: input[k] for k in HEADLINE_TABLES},
-                input.claims,
-                config,
-                METHODS,
-                params.curves,
-                output.metrics,
-                output.metrics_full,
-                output.error_vs_delta,
-                output.loss,
-                log=log[0],
-            )
+        write_dvc_outputs(
+            {k: input[k] for k in HEADLINE_TABLES},
+            input.claims,
+            config,
+            METHODS,
+            params.curves,
+            output.metrics,
+            output.metrics_full,
+            output.error_vs_delta,
+            output.loss,
+            log=log[0],
+        )
 
 
 rule provenance_manifest:

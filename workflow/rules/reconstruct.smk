@@ -75,6 +75,8 @@ rule file_batch_member:
     wildcard_constraints:
         run=grid.runs_regex(grid.batched_runs(config, METHODS)),
     localrule: True
+    conda:
+        "../envs/discrete-eit.yaml"
     params:
         code=fingerprints.module_code("discrete_eit.artifacts.formats")["sha256"],
         member=lambda wc: cell_of(wc).batch_member,
