@@ -30,14 +30,13 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/provenance.smk"
 
 
-# Every intermediate is a target too, so that deleting one file (a dataset, a reconstruction, an
-# evaluation) rebuilds exactly it and what depends on it.
+# Every intermediate is a target too, so that deleting one file (a dataset, a reconstruction)
+# rebuilds exactly it and what depends on it.
 rule all:
     default_target: True
     input:
         sorted({c.data for c in CELLS}),
         [c.recon for c in CELLS],
-        [c.eval for c in CELLS],
         [paths.sensitivity_path(*t) for t in SENS_TARGETS],
         ALL_TABLES,
         ALL_FIGURES,

@@ -76,36 +76,44 @@ def test_audit_line_shows_commit_and_dirty_flag():
 
 
 def _error_table(tmp_path, capsys):
-    """A two-row error table built like the workflow's: each row names its evaluation in `source`."""
+    """A two-row error table built like the workflow's: the reconstructions evaluated in one call,
+    each row naming its reconstruction in `source`."""
+    from discrete_eit.artifacts.evaluation import evaluate_reconstructions
     from discrete_eit.experiment.tables import build_error_table, error_row, write_table
 
-    rows, evals = [], []
+    pairs = []
     for seed in (1, 2):
         data, recon, ev = (tmp_path / f"d{seed}.npz", tmp_path / f"r{seed}.npz", tmp_path / f"e{seed}.json")
         assert main(["generate", "--n", "3", "--noise", "1e-4", "--seed", str(seed), "--out", str(data)]) == 0
         assert main(["reconstruct", "--method", "cm", "--data", str(data), "--out", str(recon)]) == 0
         assert main(["evaluate", "--data", str(data), "--recon", str(recon), "--out", str(ev)]) == 0
+        pairs.append((data, recon))
+    metrics = evaluate_reconstructions(pairs)
+    rows = []
+    for seed, m, (_, recon) in zip((1, 2), metrics, pairs, strict=True):
+        # the batch evaluation gives the CLI's numbers, bit for bit
+        assert m == json.loads((tmp_path / f"e{seed}.json").read_text())
         cell = {"profile": "wave", "n": 3, "set": "full", "noise_model": "relative", "delta": 1e-4,
                 "seed": seed, "run": "cm", "method": "cm"}
-        rows.append(error_row(cell, json.loads(ev.read_text()), None, source=str(ev)))
-        evals.append(ev)
+        rows.append(error_row(cell, m, None, source=str(recon)))
     na = {"profile": "wave", "n": 3, "set": "sigma0", "noise_model": "relative", "delta": 1e-4, "seed": 1,
           "run": "cm", "method": "cm"}
     rows.append(error_row(na, None, None))
     table = tmp_path / "errors.csv"
-    write_table(build_error_table(rows), table, inputs=evals)
+    recons = [r for _, r in pairs]
+    write_table(build_error_table(rows), table, inputs=[p for pair in pairs for p in pair])
     capsys.readouterr()
-    return table, evals
+    return table, recons
 
 
 def test_audit_single_table_row(tmp_path, capsys):
-    table, evals = _error_table(tmp_path, capsys)
+    table, recons = _error_table(tmp_path, capsys)
     assert main(["audit", str(table), "--row", "seed=2", "--row", "delta=0.0001", "--row", "set=full"]) == 0
     out = capsys.readouterr().out
     assert "1 row(s) selected" in out and "seed=2" in out
-    assert f"{evals[1]}  [metrics]  sha256 ok" in out and "d2.npz  [dataset]" in out
+    assert f"{recons[1]}  [reconstruction]  sha256 ok" in out and "d2.npz  [dataset]" in out
     assert "d1.npz" not in out                                     # only the selected row's lineage
-    assert "audit passed: 4 file(s) verified" in out               # table, evaluation, recon, dataset
+    assert "audit passed: 3 file(s) verified" in out               # table, reconstruction, dataset
     assert main(["audit", str(table), "--row", "set=sigma0"]) == 0
     assert "method does not apply" in capsys.readouterr().out
     # a tampered input of an unselected row is not reached; of the selected row it is named

@@ -421,11 +421,11 @@ def test_parameter_change_reruns_only_dependents(reproduced, tmp_path, timings):
     after = _outputs(clone)
     tag = f"/d{CHANGED_DELTA:g}_s"
     added = sorted(set(after) - set(before))
-    new_inputs = [p for p in added if p.startswith(("data/", "results/recon/", "results/eval/"))]
+    new_inputs = [p for p in added if p.startswith(("data/", "results/recon/"))]
     assert new_inputs and all(tag in p for p in new_inputs), added
     assert any(p.startswith("results/recon/") for p in new_inputs)
     for rel, stamp in before.items():  # nothing upstream that the change does not touch was rebuilt
-        if rel.startswith(("data/", "results/recon/", "results/sensitivity/", "results/eval/")):
+        if rel.startswith(("data/", "results/recon/", "results/sensitivity/")):
             assert after[rel] == stamp, f"{rel} was rebuilt although its inputs did not change"
     assert after["results/tables/errors.csv"] != before["results/tables/errors.csv"]
     diff = json.loads(_run(["dvc", "metrics", "diff", "--json"], clone).stdout)

@@ -55,8 +55,8 @@ def test_paths_fill_the_wildcard_patterns():
     assert paths.recon_path("nn", **args) == paths.RECON_PATTERN.format(run="nn", **filled)
     assert paths.data_path(**args, noise_model="gain") == "data/dtn/wave/n6/last3n/gain/d0.001_s2.npz"
     # exact data are the same under every model: filed under the default
-    assert paths.eval_path("cm", **{**args, "delta": 0}, noise_model="gain") == \
-        "results/eval/cm/wave/n6/last3n/relative/d0_s2.json"
+    assert paths.recon_path("cm", **{**args, "delta": 0}, noise_model="gain") == \
+        "results/recon/cm/wave/n6/last3n/relative/d0_s2.npz"
     assert [paths.fmt_delta(d) for d in (0, 1e-5, 1e-4, 0.001)] == ["0", "1e-05", "0.0001", "0.001"]
     assert paths.sensitivity_path("wave", 6, "full") == "results/sensitivity/wave/n6/full.npz"
 

@@ -1,5 +1,5 @@
-# Evaluation and aggregation: per-reconstruction metrics (discrete-eit evaluate), then the
-# tables of results/tables/ and results/claims.md. All cheap: local rules.
+# Aggregation: the tables of results/tables/ and results/claims.md. All cheap: local rules.
+# Reconstructions are evaluated inside error_table (one process for all of them, not a job each).
 
 ALL_TABLES = grid.table_files(config)
 TRAINING_CELLS = grid.training_cells(config, CELLS)
@@ -7,29 +7,10 @@ TABLE1 = grid.table1_entries(config, METHODS)
 MC_TABLES = paths.table_paths("sensitivity_mc")[:1] if config["monte_carlo"]["enabled"] else []
 
 
-rule evaluate:
-    input:
-        data=paths.DATA_PATTERN,
-        recon=paths.RECON_PATTERN,
-    output:
-        paths.EVAL_PATTERN,
-    log:
-        paths.log_path("evaluate", "{run}", paths.CELL),
-    localrule: True
-    conda:
-        "../envs/discrete-eit.yaml"
-    params:
-        code=fingerprints.command_code("evaluate"),
-    # a shell job: Snakemake runs a `run:` job of its own in a fresh Snakemake process (parsing the
-    # whole workflow, seconds each), the CLI starts in ≈ 1.5 × `import numpy`
-    shell:
-        "discrete-eit evaluate --data {input.data:q} --recon {input.recon:q} --out {output:q}"
-        " > /dev/null 2> {log:q}"
-
-
 rule error_table:
     input:
-        evals=[c.eval for c in CELLS],
+        datas=[c.data for c in CELLS],
+        recons=[c.recon for c in CELLS],
         metas=[c.recon_meta for c in CELLS],
     output:
         csv=report(paths.table_paths("errors")[0], caption="../report/errors.rst", category="Tables"),

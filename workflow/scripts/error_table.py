@@ -1,7 +1,11 @@
-"""Error table (Table E), per-cell summary over seeds, speed table."""
+"""Error table (Table E), per-cell summary over seeds, speed table.
+
+Every reconstruction is evaluated here, in this one process (MATH.md §8 metrics).
+"""
 
 from _common import read_json, setup_job
 
+from discrete_eit.artifacts.evaluation import evaluate_reconstructions
 from discrete_eit.experiment.tables import (
     build_error_table,
     error_row,
@@ -12,9 +16,10 @@ from discrete_eit.experiment.tables import (
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_job(sm)
-rows = []
-for cell, ev, meta in zip(sm.params.cells, sm.input.evals, sm.input.metas, strict=True):
-    rows.append(error_row(cell, read_json(ev), read_json(meta), source=ev))
+recons = list(sm.input.recons)
+metrics = evaluate_reconstructions(zip(sm.input.datas, recons, strict=True))
+rows = [error_row(cell, m, read_json(meta), source=recon)
+        for cell, m, meta, recon in zip(sm.params.cells, metrics, sm.input.metas, recons, strict=True)]
 rows += [error_row(cell, None, None) for cell in sm.params.not_applicable]
 df = build_error_table(rows)
 log.info("%d rows (%d not applicable, %d with invalid γ̂)", len(df), (df["status"] == "not_applicable").sum(),
@@ -24,7 +29,7 @@ write_table(df, sm.output.csv, sm.output.md, "Error table",
             "centre / boundary = rel. ℓ² on the centre / boundary-ring edges, dtn_residual = "
             "‖Λ(γ̂)−Λ^δ‖_F/‖Λ^δ‖_F on measured entries. status: ok | invalid (γ̂ not finite and "
             "positive) | not_applicable. wall_time_s of batched NN runs = batch wall time / batch size. "
-            "source = the row's evaluation (`discrete-eit audit errors.csv --row KEY=VALUE` follows it).",
+            "source = the row's reconstruction (`discrete-eit audit errors.csv --row KEY=VALUE` follows it).",
             inputs=list(sm.input))
 summary = summarise_errors(df)
 write_table(summary, sm.output.summary_csv, sm.output.summary_md, "Error summary over noise seeds",

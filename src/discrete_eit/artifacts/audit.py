@@ -16,9 +16,9 @@ stale files. Relative input paths are resolved against ``root`` (default: the cu
 where the workflow runs).
 
 ``discrete-eit audit TABLE.csv --row KEY=VALUE ...`` audits single rows of a table whose rows
-name their source artifact in a ``source`` column (the error table: each row's evaluation):
-the table is verified, then only the lineage of the selected rows (row ← evaluation ←
-reconstruction ← dataset).
+name their source artifact in a ``source`` column (the error table: each row's reconstruction):
+the table is verified, then only the lineage of the selected rows (row ← reconstruction ←
+dataset).
 """
 
 from __future__ import annotations

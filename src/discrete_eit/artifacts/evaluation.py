@@ -1,11 +1,13 @@
-"""The evaluation of one reconstruction: its error metrics as a JSON artifact with a sidecar.
+"""The evaluation of reconstructions: their error metrics (MATH.md §8).
 
-What ``discrete-eit evaluate`` writes (one workflow job per reconstruction); a table rule or a
-notebook can call it directly, without a process per evaluation.
+:func:`evaluate_reconstruction` is what ``discrete-eit evaluate`` runs (and writes as a JSON
+artifact with a sidecar); :func:`evaluate_reconstructions` evaluates many in one process, reading
+each dataset once — the workflow's error table calls it, so evaluation costs no job of its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +32,30 @@ def evaluate_reconstruction(data: str | Path, recon: str | Path, out: str | Path
     The metrics of :func:`discrete_eit.problem.metrics.error_metrics`. Raises ``DataError`` naming
     the file when a file is unreadable or γ̂ does not fit the dataset's lattice.
     """
-    dataset = load_dataset(data)
-    gamma_hat = load_result(recon)["gamma"]
-    if gamma_hat.shape != (dataset.lattice.n_edges,):
-        raise DataError(f"{recon}: gamma has shape {gamma_hat.shape}, dataset {data} needs "
-                        f"({dataset.lattice.n_edges},)")
-    metrics = error_metrics(dataset, gamma_hat)
+    metrics = _metrics(load_dataset(data), data, recon)
     if out is not None:
         write_bytes_artifact(out, to_json(metrics).encode(), "metrics",
                              {"data": str(data), "recon": str(recon)}, [data, recon])
     return metrics
+
+
+def evaluate_reconstructions(pairs: Iterable[tuple[str | Path, str | Path]]) -> list[dict[str, Any]]:
+    """The metrics of every ``(data, recon)`` pair, in order; each dataset file is read once.
+
+    The same numbers as :func:`evaluate_reconstruction` pair by pair (nothing is written).
+    """
+    datasets: dict[str, Any] = {}
+    out = []
+    for data, recon in pairs:
+        if str(data) not in datasets:
+            datasets[str(data)] = load_dataset(data)
+        out.append(_metrics(datasets[str(data)], data, recon))
+    return out
+
+
+def _metrics(dataset: Any, data: str | Path, recon: str | Path) -> dict[str, Any]:
+    gamma_hat = load_result(recon)["gamma"]
+    if gamma_hat.shape != (dataset.lattice.n_edges,):
+        raise DataError(f"{recon}: gamma has shape {gamma_hat.shape}, dataset {data} needs "
+                        f"({dataset.lattice.n_edges},)")
+    return error_metrics(dataset, gamma_hat)

@@ -60,10 +60,6 @@ class Cell(NamedTuple):
         return paths.sidecar(self.recon)
 
     @property
-    def eval(self) -> str:
-        return paths.eval_path(self.run, *self.dataset)
-
-    @property
     def batch(self) -> str:
         """The batch this cell trains in (meaningful for batched methods)."""
         return f"{self.profile}_n{self.n}_{self.study}"

@@ -6,7 +6,6 @@ shared by runs).
     data/dtn/{profile}/n{n}/{partial_set}/{noise_model}/d{delta}_s{seed}.npz     dataset (+ .npz.json)
     results/recon/{run}/{profile}/n{n}/{partial_set}/{noise_model}/d{delta}_s{seed}.npz  reconstruction
     results/recon_batches/{run}/{batch}/                                          a batched run's output
-    results/eval/{run}/{profile}/n{n}/{partial_set}/{noise_model}/d{delta}_s{seed}.json  its metrics
     results/sensitivity/{profile}/n{n}/{partial_set}.npz                          linearised prediction
 
 δ is written with Python's ``g`` format (0, 1e-05, 0.001, …). The noise model is a registered name
@@ -22,7 +21,6 @@ from discrete_eit.problem.noise import DEFAULT_NOISE_MODEL, NOISE_MODELS
 CELL = "{profile}/n{n}/{partial_set}/{noise_model}/d{delta}_s{seed}"
 DATA_PATTERN = f"data/dtn/{CELL}.npz"
 RECON_PATTERN = f"results/recon/{{run}}/{CELL}.npz"
-EVAL_PATTERN = f"results/eval/{{run}}/{CELL}.json"
 SENSITIVITY_PATTERN = "results/sensitivity/{profile}/n{n}/{partial_set}.npz"
 BATCH_PATTERN = "results/recon_batches/{run}/{batch}"
 SCRIPT_DIR = "workflow/scripts"
@@ -78,12 +76,6 @@ def recon_path(run: str, profile: str, n: int, partial_set: str, delta: float, s
                noise_model: str = DEFAULT_NOISE_MODEL) -> str:
     """The reconstruction of one cell by one run."""
     return f"results/recon/{run}/{_cell(profile, n, partial_set, delta, seed, noise_model)}.npz"
-
-
-def eval_path(run: str, profile: str, n: int, partial_set: str, delta: float, seed: int,
-              noise_model: str = DEFAULT_NOISE_MODEL) -> str:
-    """The metrics of one reconstruction."""
-    return f"results/eval/{run}/{_cell(profile, n, partial_set, delta, seed, noise_model)}.json"
 
 
 def sensitivity_path(profile: str, n: int, partial_set: str) -> str:

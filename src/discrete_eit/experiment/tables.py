@@ -60,10 +60,11 @@ def error_row(cell: Mapping[str, Any], metrics: Mapping[str, Any] | None,
     """One row of the error table.
 
     cell : the keys :data:`KEYS` (and optionally ``study``).
-    metrics : the JSON of ``discrete-eit evaluate`` (None when the method does not apply).
+    metrics : the reconstruction's metrics, :func:`discrete_eit.artifacts.evaluation.evaluate_reconstruction`
+        (None when the method does not apply).
     sidecar : the reconstruction's provenance sidecar (``info``, ``wall_time_s``, ``batch_size``).
     gamma_valid : whether γ̂ is finite and positive (None: infer from the DtN residual).
-    source : path of the artifact the row was read from (its evaluation), so that
+    source : path of the artifact the row was computed from (its reconstruction), so that
         ``discrete-eit audit TABLE --row ...`` can follow one row's lineage; "" when none.
     """
     row: dict[str, Any] = {k: cell[k] for k in KEYS}
