@@ -117,16 +117,6 @@ def write_bytes_artifact(path: str | Path, data: bytes, kind: str, params: dict[
 
 
 
-def copy_artifact(src: str | Path, dst: str | Path) -> None:
-    """Copy an artifact and its sidecar byte for byte (atomically, sidecar first).
-
-    The sidecar records the artifact's own hash and its inputs, not its path, so the copy audits
-    exactly like the original.
-    """
-    verify_sidecar_hash(src)
-    atomic_write_files({sidecar_path(dst): sidecar_path(src).read_bytes(), dst: Path(src).read_bytes()})
-
-
 def load_npz(path: str | Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Load every array of an ``.npz`` with ``allow_pickle=False``.
 
