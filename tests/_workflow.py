@@ -32,6 +32,9 @@ def copy_workflow(dest: Path) -> Path:
     shutil.copytree(ROOT / "config", dest / "config")
     shutil.copytree(ROOT / "workflow", dest / "workflow",
                     ignore=shutil.ignore_patterns("__pycache__", "profiles"))
+    # the workflow profile every run of the repository gets (the greedy scheduler)
+    shutil.copytree(ROOT / "workflow/profiles/default", dest / "workflow/profiles/default")
+    (dest / "profiles").symlink_to("workflow/profiles")
     return dest
 
 

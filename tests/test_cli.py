@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,6 +106,25 @@ def test_sensitivity_and_evaluate(tmp_path, capsys):
     m = json.loads(out)
     assert m["relative_l2_error"] == 0 and m["max_relative_error"] == 0
     assert 1e-4 < m["dtn_residual"] < 3e-3
+
+
+@pytest.mark.parametrize("method", ["cm", "ols"])
+def test_a_batch_of_a_per_dataset_method_equals_single_runs(tmp_path, capsys, method):
+    """Several --data in one process (the workflow's `reconstruct` jobs): each result bit-identical
+    to its own run, timed on its own, batch_size 1."""
+    datas = [generate(tmp_path, capsys, f"d{i}.npz", "--seed", str(i)) for i in (1, 2)]
+    singles = [tmp_path / f"single{i}.npz" for i in (1, 2)]
+    for data, out in zip(datas, singles, strict=True):
+        assert run(["reconstruct", "--method", method, "--data", data, "--out", out], capsys)[0] == 0
+    batch = [tmp_path / f"batch{i}.npz" for i in (1, 2)]
+    code, _, err = run(["reconstruct", "--method", method, "--data", *datas, "--out", *batch], capsys)
+    assert code == 0, err
+    for single, member, data in zip(singles, batch, datas, strict=True):
+        with np.load(single) as a, np.load(member) as b:
+            np.testing.assert_array_equal(a["gamma"], b["gamma"])
+        meta = json.loads(Path(f"{member}.json").read_text())
+        assert meta["batch_size"] == 1 and meta["params"]["data"] == str(data)
+        assert list(meta["inputs"]) == [str(data)] and meta["wall_time_s"] > 0
 
 
 def one_line_error(code, err, *needles):

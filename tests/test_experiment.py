@@ -87,7 +87,7 @@ def test_robustness_study_cells(default_cfg):
     noise = {(c.run, c.delta, c.seed) for c in cells if c.study == "noise" and c.run != "cm1"}
     assert {(c.run, c.delta, c.seed) for c in rb} <= noise
     assert len({c.data for c in rb}) == 27 and all(f"/full/{c.noise_model}/d" in c.data for c in rb)
-    batches = grid.batches(cells, METHODS)
+    batches = grid.batches(cells)
     assert len(batches["nn", "wave_n6_robustness"]) == len(batches["nn_early", "wave_n6_robustness"]) == 27
     assert all("_gain_d" in c.batch_member for c in cells if c.noise_model == "gain" and c.run == "nn")
     # every cell of the study maps to a unique key of the workflow's wildcards (common.smk CELL_OF)
@@ -119,16 +119,16 @@ def test_noise_model_wildcard_is_strict():
     assert not any(pattern.fullmatch(m) for m in ("gains", "relative/d0", "", "Relative"))
 
 
-def test_batches_cover_every_batched_cell_once(default_cfg):
+def test_batches_cover_every_cell_once(default_cfg):
     cells, _ = grid.expand_cells(default_cfg, METHODS)
-    batches = grid.batches(cells, METHODS)
+    batches = grid.batches(cells)
     members = [c for group in batches.values() for c in group]
-    assert sorted(members) == sorted(c for c in cells if METHODS[c.method].batched)
+    assert sorted(members) == sorted(cells)
     for (run, batch), group in batches.items():
         assert {c.n for c in group} == {int(batch.split("_n")[1].split("_")[0])}
         assert len({c.batch_member for c in group}) == len(group)
         assert all(c.batch_member.startswith(paths.batch_dir(run, batch) + "/") for c in group)
-    assert ("nn", "wave_n6_noise") in batches
+    assert ("nn", "wave_n6_noise") in batches and ("cm", "wave_n6_noise") in batches
     assert set(grid.batched_runs(default_cfg, METHODS)) == {"nn", "nn_fixed", "nn_early"}
     assert set(grid.single_runs(default_cfg, METHODS)) == {"nn_fast", "ols", "cm", "cm1"}
 

@@ -124,12 +124,12 @@ def test_deleting_one_reconstruction_rebuilds_only_it(quick_run, tmp_path):
     wd = copy_workflow(tmp_path / "wd")
     for d in ("data", "results", ".snakemake"):
         shutil.copytree(quick_run / d, wd / d, symlinks=True)
-    # a per-dataset method: exactly one reconstruction (evaluated in the error table)
+    # a per-dataset method's result: filed again from its batch (no solve), the tables redone
     victim = wd / "results/recon/cm/wave/n4/full/relative/d0.01_s0.npz"
     assert victim.is_file()
     victim.unlink()
     counts = job_counts(snakemake(wd, "-n", *QUICK))
-    assert counts.get("reconstruct") == 1 and "evaluate" not in counts, counts
+    assert counts.get("file_batch_member") == 1 and "reconstruct" not in counts, counts
     assert "generate" not in counts and "reconstruct_batch" not in counts, counts
     assert counts.get("error_table") == 1 and counts.get("claims") == 1
     # a batched NN result: it is filed again from its batch (no training), nothing else upstream
@@ -251,7 +251,7 @@ def _code_change_reruns_exactly_its_jobs(wd: Path, module: Path, target: str) ->
     assert _planned(snakemake(wd, "-n", target, *QUICK, "plugin.yaml", timeout=300)) == {}
     module.write_text(source.replace("scale * c", "c * scale"))  # same numbers, different code
     assert _planned(snakemake(wd, "-n", target, *QUICK, "plugin.yaml", timeout=300)) == {
-        "reconstruct": 1}
+        "reconstruct": 1, "file_batch_member": 1}
     audit = subprocess.run(["discrete-eit", "audit", recon], cwd=wd, capture_output=True, text=True)
     assert audit.returncode == 3, audit.stdout + audit.stderr
     assert f"AUDIT STALE: {recon}: code changed since it was made" in audit.stderr

@@ -73,7 +73,7 @@ CELL_OF = {
     (c.run, c.profile, str(c.n), c.partial_set, c.noise_model, paths.fmt_delta(c.delta), str(c.seed)): c
     for c in CELLS
 }
-BATCHES = grid.batches(CELLS, METHODS)
+BATCHES = grid.batches(CELLS)
 SENS_TARGETS = grid.sensitivity_targets(config)
 LAYOUTS = figure_layouts(config, METHODS)
 FIXED_EDGES = fixed_edges(config)

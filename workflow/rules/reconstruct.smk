@@ -1,40 +1,47 @@
-# Reconstructions. Every run (config: runs.NAME = a method plus options) goes through one of two
-# rules, chosen by whether its method is batched (discrete_eit.methods registry); no method is
-# named here.
+# Reconstructions. Every run (config: runs.NAME = a method plus options) reconstructs the datasets
+# of one batch = (run, profile, n, study) in one process, through one of two rules chosen by
+# whether its method is batched (discrete_eit.methods registry); no method is named here.
 #
-# * reconstruct — one job per dataset.
-# * reconstruct_batch — one job per batch = (run, profile, n, study): all of its datasets train
-#   together in one vectorised loop (the `nn` method). Trade-off: far fewer, better-vectorised
-#   jobs, but deleting its batch directory reruns the whole batch. Its reconstructions are then
-#   filed per cell by file_batch_member (a byte copy), so every consumer
-#   sees one file per cell whichever rule made it. Cluster profiles address it by name.
+# * reconstruct — a per-dataset method (cm, ols, nn_fast, …): the batch's datasets one after
+#   another (one process start per batch instead of one per dataset; the same numbers).
+# * reconstruct_batch — a batched method (nn): the batch's datasets train together in one
+#   vectorised loop (long jobs; the GPU profile gives this rule a GPU).
+#
+# Both write the batch directory; file_batch_member then files each reconstruction per cell (a byte
+# copy), so every consumer sees one file per cell. Trade-off: far fewer processes and SLURM jobs,
+# but deleting a batch directory reruns its whole batch (deleting one cell's file only refiles it).
+# Cluster profiles address the rules by name.
+
+RECONSTRUCT_BATCH = (
+    "OMP_NUM_THREADS={threads} discrete-eit reconstruct --method {params.method:q}"
+    " --data {input:q} --out {params.outs:q} {params.options} > {log:q} 2>&1"
+)
 
 
 rule reconstruct:
     input:
-        data=paths.DATA_PATTERN,
+        lambda wc: [c.data for c in BATCHES[wc.run, wc.batch]],
     output:
-        npz=paths.RECON_PATTERN,
-        meta=paths.sidecar(paths.RECON_PATTERN),
+        directory(paths.BATCH_PATTERN),
     log:
-        paths.log_path("reconstruct", "{run}", paths.CELL),
+        paths.log_path("reconstruct", "{run}/{batch}"),
     benchmark:
-        paths.benchmark_path("reconstruct", "{run}", paths.CELL)
+        paths.benchmark_path("reconstruct", "{run}/{batch}")
     wildcard_constraints:
         run=grid.runs_regex(grid.single_runs(config, METHODS)),
     conda:
         "../envs/discrete-eit.yaml"
     threads: 1
     resources:
-        runtime=10,  # minutes (a job takes seconds at n = 12); SLURM groups add these up (docs/slurm.md)
+        runtime=10,  # minutes (a batch takes seconds at n = 12); SLURM groups add these up (docs/slurm.md)
         mem_mb=2000,
     params:
         code=lambda wc: fingerprints.command_code("reconstruct", METHODS[run_method(wc)]),
         method=run_method,
         options=run_options,
+        outs=lambda wc: [c.batch_member for c in BATCHES[wc.run, wc.batch]],
     shell:
-        "OMP_NUM_THREADS={threads} discrete-eit reconstruct --method {params.method:q}"
-        " --data {input.data:q} --out {output.npz:q} {params.options} > {log:q} 2>&1"
+        RECONSTRUCT_BATCH
 
 
 rule reconstruct_batch:
@@ -60,8 +67,7 @@ rule reconstruct_batch:
         options=run_options,
         outs=lambda wc: [c.batch_member for c in BATCHES[wc.run, wc.batch]],
     shell:
-        "OMP_NUM_THREADS={threads} discrete-eit reconstruct --method {params.method:q}"
-        " --data {input:q} --out {params.outs:q} {params.options} > {log:q} 2>&1"
+        RECONSTRUCT_BATCH
 
 
 rule file_batch_member:
@@ -72,8 +78,6 @@ rule file_batch_member:
         meta=paths.sidecar(paths.RECON_PATTERN),
     log:
         paths.log_path("file_batch_member", "{run}", paths.CELL),
-    wildcard_constraints:
-        run=grid.runs_regex(grid.batched_runs(config, METHODS)),
     localrule: True
     conda:
         "../envs/discrete-eit.yaml"

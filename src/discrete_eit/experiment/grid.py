@@ -7,8 +7,9 @@ listed by several studies belongs to the first (order :data:`STUDY_ORDER`, then 
 by name). Cells a method cannot handle (CM on a set that does not determine Λ) are kept apart as
 *not applicable* and appear so in the error table.
 
-Runs of a batched method (``nn``) train all cells of one (run, profile, n, study) together: a
-*batch*, named ``{profile}_n{n}_{study}``.
+Every run reconstructs the cells of one (run, profile, n, study) in one process: a *batch*, named
+``{profile}_n{n}_{study}``. A batched method (``nn``) trains them together in one vectorised loop;
+any other method solves them one after another (one process start for the batch, not per cell).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Cell(NamedTuple):
 
     @property
     def batch(self) -> str:
-        """The batch this cell trains in (meaningful for batched methods)."""
+        """The batch this cell is reconstructed in (one process per batch)."""
         return f"{self.profile}_n{self.n}_{self.study}"
 
     @property
@@ -142,12 +143,11 @@ def runs_regex(runs: list[str]) -> str:
     return "|".join(runs) if runs else "(?!)"
 
 
-def batches(cells: list[Cell], methods: Mapping[str, Method]) -> dict[tuple[str, str], list[Cell]]:
-    """``{(run, batch): cells}`` for the cells of batched methods, in grid order."""
+def batches(cells: list[Cell]) -> dict[tuple[str, str], list[Cell]]:
+    """``{(run, batch): cells}`` for every cell, in grid order."""
     out: dict[tuple[str, str], list[Cell]] = {}
     for c in cells:
-        if methods[c.method].batched:
-            out.setdefault((c.run, c.batch), []).append(c)
+        out.setdefault((c.run, c.batch), []).append(c)
     return out
 
 
