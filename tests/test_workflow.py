@@ -245,7 +245,6 @@ def _planned(text: str) -> dict[str, int]:
 def _code_change_reruns_exactly_its_jobs(wd: Path, module: Path, target: str) -> None:
     """A comment/docstring-only edit of a method's module plans nothing; a real edit plans exactly
     the jobs that run it (and their consumers), and audit calls their old outputs stale."""
-    recon = target
     source = module.read_text()
     module.write_text(source.replace('"""γ = c·1', '# a comment\n    """γ = c·1, fitted').replace(
         "import numpy as np", "import numpy as np  # arrays"))
@@ -253,9 +252,9 @@ def _code_change_reruns_exactly_its_jobs(wd: Path, module: Path, target: str) ->
     module.write_text(source.replace("scale * c", "c * scale"))  # same numbers, different code
     assert _planned(snakemake(wd, "-n", target, *QUICK, "plugin.yaml", timeout=300)) == {
         "reconstruct": 1, "file_batch_member": 1}
-    audit = subprocess.run(["discrete-eit", "audit", recon], cwd=wd, capture_output=True, text=True)
+    audit = subprocess.run(["discrete-eit", "audit", target], cwd=wd, capture_output=True, text=True)
     assert audit.returncode == 3, audit.stdout + audit.stderr
-    assert f"AUDIT STALE: {recon}: code changed since it was made" in audit.stderr
+    assert f"AUDIT STALE: {target}: code changed since it was made" in audit.stderr
     snakemake(wd, target, "--cores", "2", *QUICK, "plugin.yaml", timeout=600)
     audit = subprocess.run(["discrete-eit", "audit", target], cwd=wd, capture_output=True, text=True)
     assert audit.returncode == 0, audit.stdout + audit.stderr

@@ -95,8 +95,9 @@ def test_slurm_dry_run_of_the_real_workflow(tmp_path):
         assert "gpu" not in res and "slurm_partition=compute" in res, (rule, res)
     assert "runtime=5" in resources_of(out, "generate") and "mem_mb=1000" in resources_of(out, "generate")
     assert "runtime=10" in resources_of(out, "reconstruct")
-    # The profile's grouping: every per-dataset job is a member of a group job, none is submitted alone
-    # (quick grid: 17 datasets, joined into fewer components by the batches of the per-dataset
-    # methods that read several of them -> 3 group jobs of at most 5 components).
-    assert len(re.findall(r"Group job per_dataset \(", out)) == 3, out[-3000:]
+    # The profile's grouping: every short job is a member of a group job, none is submitted alone
+    # (quick grid: 17 datasets (+ 6 sensitivities) -> 2 `per_dataset` group jobs of at most 10
+    # components; 16 batches of the per-dataset methods -> 2 `per_batch` group jobs).
+    assert len(re.findall(r"Group job per_dataset \(", out)) == 2, out[-3000:]
+    assert len(re.findall(r"Group job per_batch \(", out)) == 2, out[-3000:]
     assert not re.search(r"^rule (generate|reconstruct|sensitivity):", out, re.MULTILINE)

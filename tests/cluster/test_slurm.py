@@ -56,8 +56,9 @@ JOB_HEADER_RE = re.compile(r"^(localrule|rule) (\w+):\n(?:    .*\n)*?    jobid: 
 # Snakemake prints a group job as this line followed by its member jobs, indented by four spaces.
 GROUP_HEADER_RE = re.compile(r"Group job (\w+) \(jobs in lexicogr\. order\):$", re.MULTILINE)
 GROUP_MEMBER_RE = re.compile(r"^    rule (\w+):\n(?:        .*\n)*?        jobid: (\d+)$", re.MULTILINE)
-# Upper bound on the SLURM jobs of the quick grid with the profile's grouping (10 measured: 4 group jobs,
-# 5 NN batches, 1 Monte Carlo job; 50 without grouping).
+# Upper bound on the SLURM jobs of the quick grid with the profile's grouping (11 in the dry run of
+# 2026-12-01: 2 per_dataset + 2 per_batch group jobs, 6 NN batches, 1 Monte Carlo job; 50 with one
+# job per dataset and no grouping).
 QUICK_MAX_SLURM_JOBS = 20
 # Result columns that legitimately differ between runs.
 VOLATILE_COL_RE = re.compile(r"time|wall|second|elapsed|duration|date|host|runtime", re.IGNORECASE)

@@ -86,7 +86,9 @@ rule file_batch_member:
     # a plain byte copy, sidecar first, each via a rename (atomic): no Python process per member
     # (a `run:` job would even start a whole Snakemake process). The sidecar records the
     # artifact's hash, not its path; every consumer verifies the hash when it loads the file.
+    # On any failure the partial copies are removed and the error is in the log.
     shell:
-        "cp {params.member:q}.json {output.meta:q}.part && mv -f {output.meta:q}.part {output.meta:q}"
+        "(trap 'rm -f {output.meta:q}.part {output.npz:q}.part' EXIT"
+        " && cp {params.member:q}.json {output.meta:q}.part && mv -f {output.meta:q}.part {output.meta:q}"
         " && cp {params.member:q} {output.npz:q}.part && mv -f {output.npz:q}.part {output.npz:q}"
-        " && echo filed {params.member:q} as {output.npz:q} > {log:q}"
+        " && echo filed {params.member:q} as {output.npz:q}) > {log:q} 2>&1"
