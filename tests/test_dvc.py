@@ -446,7 +446,7 @@ def test_code_change_reruns_exactly_its_jobs_under_dvc(reproduced, tmp_path, tim
     _timed(["dvc", "repro"], clone, timings, "dvc_repro_after_code_change")
     assert _status(clone) == {}
     after = _outputs(clone)
-    cm_runs = ("results/recon/cm/", "results/recon/cm1/")
+    cm_runs = tuple(f"results/{kind}/{run}/" for kind in ("recon", "recon_batches") for run in ("cm", "cm1"))
     rebuilt = {rel for rel in before if after.get(rel, (None,))[0] != before[rel][0]}
     assert {rel for rel in before if rel.startswith(cm_runs)} <= rebuilt
     untouched = ("data/", "results/recon/", "results/sensitivity/", "results/recon_batches/")
