@@ -343,7 +343,8 @@ def workflow_copy(tmp_path_factory):
 ])
 def test_snakemake_reports_config_errors_in_one_line(overlay, key, workflow_copy):
     """What a user sees: one line naming the overlay file and the key, no WorkflowError header or
-    stack line (Snakemake's own notice that config.yaml was extended is the only other line)."""
+    stack line (Snakemake's own notices — that config.yaml was extended, that the workflow profile
+    profiles/default is used — are the only other lines)."""
     wd = workflow_copy
     (wd / "bad.yaml").write_text(yaml.safe_dump(overlay))
     before = snapshot(wd)
@@ -351,7 +352,7 @@ def test_snakemake_reports_config_errors_in_one_line(overlay, key, workflow_copy
                           "bad.yaml"], cwd=wd, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "PYTHONHASHSEED": "0"})
     lines = [ln for ln in (res.stdout + res.stderr).splitlines()
-             if ln.strip() and not ln.startswith("Config file ")]
+             if ln.strip() and not ln.startswith(("Config file ", "Using workflow specific profile "))]
     assert res.returncode != 0 and len(lines) == 1, lines
     assert lines[0].startswith(f"bad.yaml: invalid configuration: {key}: "), lines[0]
     shutil.rmtree(wd / ".snakemake", ignore_errors=True)
