@@ -119,12 +119,15 @@ def test_a_batch_of_a_per_dataset_method_equals_single_runs(tmp_path, capsys, me
     batch = [tmp_path / f"batch{i}.npz" for i in (1, 2)]
     code, _, err = run(["reconstruct", "--method", method, "--data", *datas, "--out", *batch], capsys)
     assert code == 0, err
+    walls = []
     for single, member, data in zip(singles, batch, datas, strict=True):
         with np.load(single) as a, np.load(member) as b:
             np.testing.assert_array_equal(a["gamma"], b["gamma"])
         meta = json.loads(Path(f"{member}.json").read_text())
         assert meta["batch_size"] == 1 and meta["params"]["data"] == str(data)
         assert list(meta["inputs"]) == [str(data)] and meta["wall_time_s"] > 0
+        walls.append(meta["wall_time_s"])
+    assert walls[0] != walls[1]  # each timed on its own, not the batch's time split evenly
 
 
 def one_line_error(code, err, *needles):

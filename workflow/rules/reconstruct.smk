@@ -12,37 +12,6 @@
 # but deleting a batch directory reruns its whole batch (deleting one cell's file only refiles it).
 # Cluster profiles address the rules by name.
 
-RECONSTRUCT_BATCH = (
-    "OMP_NUM_THREADS={threads} discrete-eit reconstruct --method {params.method:q}"
-    " --data {input:q} --out {params.outs:q} {params.options} > {log:q} 2>&1"
-)
-
-
-rule reconstruct:
-    input:
-        lambda wc: [c.data for c in BATCHES[wc.run, wc.batch]],
-    output:
-        directory(paths.BATCH_PATTERN),
-    log:
-        paths.log_path("reconstruct", "{run}/{batch}"),
-    benchmark:
-        paths.benchmark_path("reconstruct", "{run}/{batch}")
-    wildcard_constraints:
-        run=grid.runs_regex(grid.single_runs(config, METHODS)),
-    conda:
-        "../envs/discrete-eit.yaml"
-    threads: 1
-    resources:
-        runtime=10,  # minutes (a batch takes seconds at n = 12); SLURM groups add these up (docs/slurm.md)
-        mem_mb=2000,
-    params:
-        code=lambda wc: fingerprints.command_code("reconstruct", METHODS[run_method(wc)]),
-        method=run_method,
-        options=run_options,
-        outs=lambda wc: [c.batch_member for c in BATCHES[wc.run, wc.batch]],
-    shell:
-        RECONSTRUCT_BATCH
-
 
 rule reconstruct_batch:
     input:
@@ -67,7 +36,21 @@ rule reconstruct_batch:
         options=run_options,
         outs=lambda wc: [c.batch_member for c in BATCHES[wc.run, wc.batch]],
     shell:
-        RECONSTRUCT_BATCH
+        "OMP_NUM_THREADS={threads} discrete-eit reconstruct --method {params.method:q}"
+        " --data {input:q} --out {params.outs:q} {params.options} > {log:q} 2>&1"
+
+
+# the same command for the per-dataset methods' runs: short jobs
+use rule reconstruct_batch as reconstruct with:
+    log:
+        paths.log_path("reconstruct", "{run}/{batch}"),
+    benchmark:
+        paths.benchmark_path("reconstruct", "{run}/{batch}")
+    wildcard_constraints:
+        run=grid.runs_regex(grid.single_runs(config, METHODS)),
+    resources:
+        runtime=10,  # minutes (a batch takes seconds at n = 12); SLURM groups add these up (docs/slurm.md)
+        mem_mb=2000,
 
 
 rule file_batch_member:
