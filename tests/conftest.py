@@ -30,6 +30,31 @@ def rng():
 
 
 @pytest.fixture(scope="session")
+def methods():
+    """The registered methods, built-in and plugins (what the workflow checks its config against)."""
+    from discrete_eit.methods import load_methods
+
+    return load_methods()
+
+
+@pytest.fixture(scope="session")
+def load_config():
+    """Factory: config/config.yaml with the overlays (paths relative to the repository) merged in
+    and the schema's defaults filled, by Snakemake's own utilities, in-process (no Snakemake run)."""
+    import yaml
+    from _workflow import ROOT
+    from snakemake.utils import update_config, validate
+
+    def load(*overlays: str) -> dict:
+        cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+        for name in overlays:
+            update_config(cfg, yaml.safe_load((ROOT / name).read_text()))
+        validate(cfg, str(ROOT / "workflow/schemas/config.schema.yaml"))
+        return cfg
+    return load
+
+
+@pytest.fixture(scope="session")
 def quick_run(tmp_path_factory):
     """One complete run of the quick config, shared by the whole session (read it, do not modify).
 

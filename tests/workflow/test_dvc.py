@@ -210,20 +210,16 @@ DEFAULT_HEADLINE = (
     + ["claims.pass", "claims.fail", "claims.na", "cells.total", "cells.invalid"])
 
 
-def test_headline_names_of_the_default_grid():
+def test_headline_names_of_the_default_grid(load_config, methods):
     """The names depend on the configuration only; without tables every value is null."""
-    from test_experiment import METHODS, load_config
-
-    flat = dv.flatten(dv.headline_metrics({}, load_config(), METHODS))
+    flat = dv.flatten(dv.headline_metrics({}, load_config(), methods))
     assert list(flat) == DEFAULT_HEADLINE and len(flat) == 36 <= dv.HEADLINE_MAX
     assert {k: v for k, v in flat.items() if v is not None} == {"cells.total": 0, "cells.invalid": 0}
-    quick = dv.flatten(dv.headline_metrics({}, load_config("config/quick.yaml"), METHODS))
+    quick = dv.flatten(dv.headline_metrics({}, load_config("config/quick.yaml"), methods))
     assert len(quick) <= dv.HEADLINE_MAX and "fig4.log10_error.nn.n3" in quick
 
 
-def test_headline_values_are_log10_of_the_tables():
-    from test_experiment import METHODS, load_config
-
+def test_headline_values_are_log10_of_the_tables(load_config, methods):
     from discrete_eit.experiment import claims as cl
     from discrete_eit.experiment import tables as tb
 
@@ -250,7 +246,7 @@ def test_headline_values_are_log10_of_the_tables():
     claims_md = cl.render_claims([cl.Claim("Fig 4", "s", "t", "e", v) for v in ("PASS", "PASS", "FAIL")])
     tables = {"errors": errors, "summary": tb.summarise_errors(errors), "training": training,
               "completion": completion, "table1": table1}
-    m = dv.headline_metrics(tables, cfg, METHODS, claims_md)
+    m = dv.headline_metrics(tables, cfg, methods, claims_md)
     flat = dv.flatten(m)
     assert flat["fig4.log10_error.nn.n3"] == pytest.approx(math.log10(2e-9))
     assert flat["fig4.log10_error.nn.n4"] == pytest.approx(math.log10(3e-7))

@@ -165,7 +165,7 @@ def test_ssh_remote_round_trip(reproduced, sshd, tmp_path, timings):
 
 def test_script_usage_errors(tmp_path):
     """Bad arguments: a usage line or the missing config file named, exit 2, before any DVC call."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     res = subprocess.run(["bash", root / SCRIPT, "-x"], capture_output=True, text=True)
     assert res.returncode == 2 and res.stderr.strip() == f"usage: {SCRIPT} [-r REMOTE] [CONFIGFILE ...]"
     res = subprocess.run(["bash", root / SCRIPT, "config/nope.yaml"], capture_output=True, text=True)
