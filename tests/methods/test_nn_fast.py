@@ -1,4 +1,6 @@
-"""Tests of the variable-projection solver of the NN loss (``nn_fast``) and the shared LM loop."""
+"""Tests of the variable-projection solver of the NN loss (``nn_fast``).
+
+The Levenberg–Marquardt loop it shares with ``ols``: tests/methods/test_levenberg_marquardt.py."""
 
 from __future__ import annotations
 
@@ -7,12 +9,6 @@ import pytest
 
 from discrete_eit import Lattice, conductivity_profile, dtn_jacobian, dtn_matrix, generate_dataset
 from discrete_eit.methods.least_squares import HISTORY_COLUMNS
-from discrete_eit.methods.levenberg_marquardt import (
-    Evaluation,
-    JacobianSVD,
-    NormalEquations,
-    levenberg_marquardt,
-)
 from discrete_eit.methods.nn_fast import VarProModel, nn_fast, nn_loss
 from discrete_eit.methods.registry import get_method, reconstruct
 
@@ -230,50 +226,3 @@ def test_solvers_agree_on_exact_data(solver, acceleration):
         assert rel_err(rec.gamma, gamma) <= 1e-10
     with pytest.raises(ValueError, match="svd"):
         nn_fast(generate_dataset(gamma, n), solver="normal", acceleration="geodesic")
-
-
-# ---- the LM loop itself ---------------------------------------------------------------------
-
-def rosenbrock(theta):
-    x, y = theta
-    r = np.array([10.0 * (y - x * x), 1.0 - x])
-    J = np.array([[-20.0 * x, 10.0], [-1.0, 0.0]])
-    return r, J
-
-
-@pytest.mark.parametrize("kind", ["normal", "svd", "geodesic"])
-def test_lm_on_rosenbrock(kind):
-    def evaluate(theta):
-        r, J = rosenbrock(theta)
-        lin = (lambda: NormalEquations(J.T @ r, J.T @ J)) if kind == "normal" else (lambda: JacobianSVD(J, r))
-        return Evaluation(float(r @ r), lin, None, lambda: r)
-    res = levenberg_marquardt(evaluate, np.array([-1.2, 1.0]), max_iterations=200, tol=1e-14,
-                              geodesic=(kind == "geodesic"))
-    np.testing.assert_allclose(res.theta, [1.0, 1.0], atol=1e-10)
-    assert res.stop_reason in ("zero_loss", "small_step", "small_gradient")
-    assert np.all(np.diff(res.history[:, 1]) <= 0)     # the accepted loss never increases
-    assert res.history[0, 0] == 0 and res.history.shape[1] == 5
-
-
-def test_lm_discrepancy_at_start_and_max_iterations():
-    def evaluate(theta):
-        r, J = rosenbrock(theta)
-        return Evaluation(float(r @ r), lambda: NormalEquations(J.T @ r, J.T @ J), 1e6)
-    res = levenberg_marquardt(evaluate, np.array([-1.2, 1.0]), stop_at_target=True)
-    assert res.stop_reason == "discrepancy" and res.iterations == 0
-    res = levenberg_marquardt(evaluate, np.array([-1.2, 1.0]), max_iterations=3)
-    assert res.stop_reason == "max_iterations" and res.iterations == 3
-
-
-def test_lm_loop_knows_nothing_of_the_problem():
-    import ast
-    from pathlib import Path
-
-    import discrete_eit.methods.levenberg_marquardt as lm
-
-    tree = ast.parse(Path(lm.__file__).read_text())
-    imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
-    # Absolute imports only, none of the package: no Dataset, no registry, no sibling module.
-    assert all(node.level == 0 for node in ast.walk(tree) if isinstance(node, ast.ImportFrom))
-    assert not any(m.startswith("discrete_eit") for m in imported), imported
