@@ -6,13 +6,15 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from discrete_eit import Lattice, conductivity_profile  # noqa: E402
+from discrete_eit import Lattice, conductivity_profile, dtn_matrix  # noqa: E402
 
 
 @pytest.fixture
@@ -25,8 +27,40 @@ def random_gamma():
 
 
 @pytest.fixture
+def exact_dtn():
+    """Factory: (γ, Λ_γ) for a given n, exact data of a conductivity profile ("random" by default)."""
+    def make(n: int, *, seed: int = 0, profile: str = "random"):
+        gamma = conductivity_profile(profile, n, seed)
+        return gamma, dtn_matrix(Lattice(n), gamma)
+    return make
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def cli_run(capsys):
+    """The CLI in this process: ``cli_run(argv)`` → (exit code, stdout, stderr); argv items str()-ed."""
+    from discrete_eit.cli import main
+
+    def run(argv):
+        code = main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+    return run
+
+
+@pytest.fixture
+def cli_process():
+    """The CLI in a fresh process, as a user runs it: ``cli_process(*argv, cwd=None)`` → (exit code,
+    stdout, stderr), real log lines included."""
+    def run(*argv, cwd=None):
+        res = subprocess.run([sys.executable, "-m", "discrete_eit", *map(str, argv)], cwd=cwd,
+                             capture_output=True, text=True)
+        return res.returncode, res.stdout, res.stderr
+    return run
 
 
 @pytest.fixture(scope="session")

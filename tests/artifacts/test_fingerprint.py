@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -85,29 +83,24 @@ def test_missing_root_is_named():
         code_fingerprint(["discrete_eit.methods.nope"])
 
 
-def _cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "discrete_eit", *args], cwd=cwd, capture_output=True,
-                          text=True)
-
-
-def test_sidecars_record_the_code_and_audit_reports_stale(tmp_path):
-    assert _cli("generate", "--n", "3", "--delta", "1e-3", "--seed", "1", "--out", "d.npz",
-                cwd=tmp_path).returncode == 0
-    assert _cli("reconstruct", "--method", "cm", "--data", "d.npz", "--out", "r.npz",
-                cwd=tmp_path).returncode == 0
+def test_sidecars_record_the_code_and_audit_reports_stale(tmp_path, cli_process):
+    assert cli_process("generate", "--n", "3", "--delta", "1e-3", "--seed", "1", "--out", "d.npz",
+                       cwd=tmp_path)[0] == 0
+    assert cli_process("reconstruct", "--method", "cm", "--data", "d.npz", "--out", "r.npz",
+                       cwd=tmp_path)[0] == 0
     meta = json.loads((tmp_path / "r.npz.json").read_text())
     assert meta["code"] == command_fingerprint("reconstruct", "discrete_eit.methods.cm")
     assert json.loads((tmp_path / "d.npz.json").read_text())["code"] == command_fingerprint("generate")
-    assert _cli("audit", "r.npz", cwd=tmp_path).returncode == 0
+    assert cli_process("audit", "r.npz", cwd=tmp_path)[0] == 0
     # a dataset made by other code: every hash still verifies, but it is stale (exit 3)
     side = tmp_path / "d.npz.json"
     record = json.loads(side.read_text())
     record["code"]["sha256"] = "0" * 64
     side.write_text(json.dumps(record))
-    res = _cli("audit", "r.npz", cwd=tmp_path)
-    assert res.returncode == 3, res.stdout + res.stderr
-    assert "d.npz  [dataset]  sha256 ok" in res.stdout and "STALE: code changed" in res.stdout
-    assert res.stderr.strip() == textwrap.dedent(
+    code, out, err = cli_process("audit", "r.npz", cwd=tmp_path)
+    assert code == 3, out + err
+    assert "d.npz  [dataset]  sha256 ok" in out and "STALE: code changed" in out
+    assert err.strip() == textwrap.dedent(
         "AUDIT STALE: d.npz: code changed since it was made (fingerprint 000000000000… → "
         f"{command_fingerprint('generate')['sha256'][:12]}…)")
 

@@ -110,18 +110,12 @@ def test_python_api_reads_each_format_alike(label, files, measured, reference):
     assert np.array_equal(reconstruct("cm", data).gamma, reference[1])
 
 
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.err
-
-
 @pytest.mark.parametrize("label", LABELS)
-def test_cli_reconstructs_each_format_alike(label, files, reference, tmp_path, capsys):
+def test_cli_reconstructs_each_format_alike(label, files, reference, tmp_path, cli_run):
     spec, layout = files[label]
     out = tmp_path / "r.npz"
-    code, err = run(["reconstruct", "--method", "cm", "--dtn", spec, "--layout", layout, "--out", out],
-                    capsys)
+    code, _, err = cli_run(["reconstruct", "--method", "cm", "--dtn", spec, "--layout", layout,
+                            "--out", out])
     assert code == 0, err
     with np.load(out) as z:
         assert np.array_equal(z["gamma"], reference[1])
@@ -162,10 +156,10 @@ def _bad_csv(tmp_path, text):
     (lambda p: _write(p / "d.npz", b"1"), ["d.npz", "is an .npz archive", "goes with --data"]),
     (lambda p: p / "missing.csv", ["missing.csv", "file not found"]),
 ])
-def test_bad_matrix_files_refused(make, words, tmp_path, capsys):
+def test_bad_matrix_files_refused(make, words, tmp_path, cli_run):
     spec = make(tmp_path)
     out = tmp_path / "r.npz"
-    code, err = run(["reconstruct", "--method", "cm", "--dtn", spec, "--out", out], capsys)
+    code, _, err = cli_run(["reconstruct", "--method", "cm", "--dtn", spec, "--out", out])
     assert code == 1 and err.count("\n") == 1, err
     for word in words:
         assert word in err, (word, err)
@@ -191,7 +185,7 @@ def _v73_mat(tmp_path):
     return _write(tmp_path / "v73.mat", header + bytes(384))
 
 
-def test_layout_errors(files, tmp_path, capsys):
+def test_layout_errors(files, tmp_path, capsys, cli_run):
     out = tmp_path / "r.npz"
     with pytest.raises(SystemExit) as exc:  # argparse: the choices are the registry
         main(["reconstruct", "--method", "cm", "--dtn", str(files["npy-ours"][0]), "--layout", "spiral",
@@ -202,6 +196,6 @@ def test_layout_errors(files, tmp_path, capsys):
         load_dtn_matrix(files["npy-ours"][0], layout="spiral")
     data = tmp_path / "d.npz"
     assert main(["generate", "--n", "2", "--out", str(data)]) == 0
-    code, err = run(["reconstruct", "--method", "cm", "--data", data, "--layout", "authors", "--out", out],
-                    capsys)
+    code, _, err = cli_run(["reconstruct", "--method", "cm", "--data", data, "--layout", "authors",
+                            "--out", out])
     assert code == 1 and "--layout applies to --dtn only" in err and not out.exists()

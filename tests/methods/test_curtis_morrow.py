@@ -17,11 +17,6 @@ def _max_rel(gamma_hat, gamma):
     return float(np.max(np.abs(gamma_hat - gamma) / gamma))
 
 
-def _exact(n, profile="random", seed=0):
-    gamma = conductivity_profile(profile, n, seed)
-    return gamma, dtn_matrix(Lattice(n), gamma)
-
-
 # Bounds well above what is measured (MATH.md §5 table; measured medians over 5 seeds:
 # two-sided 1.2e-12 (n=6), 1.5e-10 (n=8); one-sided 2.4e-10 (n=6)).
 @pytest.mark.parametrize("solve", ["pinv", "square"])
@@ -29,8 +24,8 @@ def _exact(n, profile="random", seed=0):
     ("two-sided", 6, 1e-9), ("two-sided", 8, 1e-6), ("one-sided", 6, 1e-7),
 ])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_exact_random(variant, n, bound, solve, seed):
-    gamma, lam = _exact(n, seed=seed)
+def test_exact_random(variant, n, bound, solve, seed, exact_dtn):
+    gamma, lam = exact_dtn(n, seed=seed)
     gamma_hat, info = curtis_morrow_dtn(lam, variant=variant, solve=solve)
     assert _max_rel(gamma_hat, gamma) <= bound
     assert info["n_nonfinite"] == 0 and info["n_nonpositive"] == 0 and "warning" not in info
@@ -40,44 +35,44 @@ def test_exact_random(variant, n, bound, solve, seed):
 @pytest.mark.parametrize("n", [1, 2])
 @pytest.mark.parametrize("variant", ["two-sided", "one-sided"])
 @pytest.mark.parametrize("solve", ["pinv", "square"])
-def test_small_lattices(n, variant, solve):
-    gamma, lam = _exact(n, seed=3)
+def test_small_lattices(n, variant, solve, exact_dtn):
+    gamma, lam = exact_dtn(n, seed=3)
     gamma_hat, _ = curtis_morrow_dtn(lam, variant=variant, solve=solve)
     assert gamma_hat.shape == (2 * n * (n + 1),)
     assert _max_rel(gamma_hat, gamma) < 1e-13
 
 
 @pytest.mark.parametrize(("n", "bound"), [(6, 1e-10), (8, 1e-8)])
-def test_exact_wave(n, bound):
-    gamma, lam = _exact(n, profile="wave")
+def test_exact_wave(n, bound, exact_dtn):
+    gamma, lam = exact_dtn(n, profile="wave")
     for variant in ("two-sided", "one-sided"):
         gamma_hat, _ = curtis_morrow_dtn(lam, variant=variant)
         assert _max_rel(gamma_hat, gamma) <= (bound if variant == "two-sided" else 1e3 * bound)
 
 
-def test_two_sided_beats_one_sided_at_n10():
-    gamma, lam = _exact(10, seed=0)
+def test_two_sided_beats_one_sided_at_n10(exact_dtn):
+    gamma, lam = exact_dtn(10, seed=0)
     e2 = _max_rel(curtis_morrow_dtn(lam)[0], gamma)
     e1 = _max_rel(curtis_morrow_dtn(lam, variant="one-sided")[0], gamma)
     assert e2 < 1e-6 and e1 > 100 * e2
 
 
-def test_layer_one_is_the_corner():
+def test_layer_one_is_the_corner(exact_dtn):
     # Layer 1: u(N_1) = 1, x = u(W_1); the chain is (gv[0,0], gh[0,0]).
     n = 4
-    gamma, lam = _exact(n, seed=5)
+    gamma, lam = exact_dtn(n, seed=5)
     gh, gv = Lattice(n).split(gamma)
     chain, residual = layer_chain(lam, np.full_like(gh, np.nan), np.full_like(gv, np.nan), 1)
     assert np.allclose(chain, [gv[0, 0], gh[0, 0]], rtol=1e-13)
     assert residual < 1e-13
 
 
-def test_symmetry_oracles():
+def test_symmetry_oracles(exact_dtn):
     # CM commutes with the lattice symmetries: Λ of the rotated / transposed network gives the
     # rotated / transposed γ.
     n = 5
     L = Lattice(n)
-    gamma, lam = _exact(n, seed=4)
+    gamma, lam = exact_dtn(n, seed=4)
     symmetries = ((L.rotation_permutation, L.rotate_gamma), (L.transpose_permutation, L.transpose_gamma))
     for perm, transform in symmetries:
         gamma_hat, _ = curtis_morrow_dtn(lam[np.ix_(perm, perm)])

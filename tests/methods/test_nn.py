@@ -30,20 +30,7 @@ from discrete_eit.problem.forward import kirchhoff_matrix  # noqa: E402
 QUICK = {"compile": "off", "progress": 0.0, "device": "cpu"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-def _datasets(n: int) -> list[Dataset]:
-    """Exact full, noisy full, noisy partial (last3n drops n samples), and a column-sparse set."""
-    g = conductivity_profile("wave", n)
-    return [generate_dataset(g, n, 0.0), generate_dataset(g, n, 1e-2, seed=1),
-            generate_dataset(g, n, 1e-2, seed=2, partial_set="last3n"),
-            generate_dataset(g, n, 0.0, partial_set="sigma0")]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _fast_loss(datasets, gamma, K, lam=10.0):
@@ -75,9 +62,9 @@ def _numpy_loss(d: Dataset, gamma, K, lam=10.0) -> float:
     return total / m
 
 
-def test_loss_matches_definition_and_drops_empty_samples():
+def test_loss_matches_definition_and_drops_empty_samples(nn_datasets):
     n = 3
-    ds = _datasets(n)
+    ds = nn_datasets(n)
     lat = Lattice(n)
     rng = np.random.default_rng(0)
     gamma = rng.uniform(0.5, 1.5, (len(ds), lat.n_edges))
@@ -105,9 +92,9 @@ def test_loss_vanishes_at_the_truth_on_exact_data():
     assert np.abs(gg).max() < 1e-12 and np.abs(gK).max() < 1e-12
 
 
-def test_gradient_equals_central_differences():
+def test_gradient_equals_central_differences(nn_datasets):
     n = 3
-    ds = _datasets(n)[1:3]  # noisy full and noisy partial
+    ds = nn_datasets(n)[1:3]  # noisy full and noisy partial
     lat = Lattice(n)
     rng = np.random.default_rng(1)
     gamma = rng.uniform(0.5, 1.5, (2, lat.n_edges))
@@ -130,9 +117,9 @@ def test_gradient_equals_central_differences():
         np.testing.assert_allclose(gK[:, i, k], fd, rtol=1e-6, atol=1e-8)
 
 
-def test_hand_gradient_equals_autograd():
+def test_hand_gradient_equals_autograd(nn_datasets):
     n = 4
-    ds = _datasets(n)
+    ds = nn_datasets(n)
     lat = Lattice(n)
     rng = np.random.default_rng(2)
     gamma = rng.uniform(0.5, 1.5, (len(ds), lat.n_edges))
@@ -149,10 +136,10 @@ def test_hand_gradient_equals_autograd():
     np.testing.assert_allclose(gK, net.K.grad.numpy(), rtol=0, atol=1e-13 * scale_K)
 
 
-def test_fast_trainer_follows_torch_adam_and_plateau_schedule():
+def test_fast_trainer_follows_torch_adam_and_plateau_schedule(nn_datasets):
     """Hand-written Adam + plateau rule + beta changes == torch.optim.Adam + ReduceLROnPlateau."""
     n = 3
-    d = _datasets(n)[1]
+    d = nn_datasets(n)[1]
     g0 = initial_gamma(Lattice(n).n_edges, 0)
     # a short patience and a large threshold force several step drops within the run
     sched = Schedule(patience=10, threshold=0.1, min_lr=2e-6)
@@ -166,9 +153,9 @@ def test_fast_trainer_follows_torch_adam_and_plateau_schedule():
     np.testing.assert_allclose(res.kernel, net.K.detach().numpy()[0], rtol=1e-7, atol=1e-12)
 
 
-def test_training_state_is_named():
+def test_training_state_is_named(nn_datasets):
     """The trainer's state is a TrainState (read by field name) before and after training."""
-    d = _datasets(3)[1]
+    d = nn_datasets(3)[1]
     tr = FastTrainer([d], initial_gamma(Lattice(3).n_edges, 0))
     assert isinstance(tr.state, TrainState) and tr.state.t.item() == 0 and tr.state.active.all()
     tr.run(7, progress=0)
@@ -176,8 +163,8 @@ def test_training_state_is_named():
     assert tr.state.t.item() == 7 and tr.state.kernel.shape == (1, 3, 3, 12)
 
 
-def test_same_seed_gives_identical_gamma():
-    d = _datasets(3)[1]
+def test_same_seed_gives_identical_gamma(nn_datasets):
+    d = nn_datasets(3)[1]
     a = reconstruct("nn", d, iterations=500, seed=7, **QUICK)
     b = reconstruct("nn", d, iterations=500, seed=7, **QUICK)
     c = reconstruct("nn", d, iterations=500, seed=8, **QUICK)
@@ -186,10 +173,10 @@ def test_same_seed_gives_identical_gamma():
     assert not np.array_equal(a.gamma, c.gamma)
 
 
-def test_same_seed_gives_identical_gamma_compiled():
+def test_same_seed_gives_identical_gamma_compiled(nn_datasets):
     """The workflow's default path (backend auto: the numba kernel on a CPU, torch.compile on CUDA;
     batched): same seed ⇒ bit-identical γ and history."""
-    ds = _datasets(3)
+    ds = nn_datasets(3)
     opts = dict(iterations=800, seed=3, compile="auto", progress=0.0, log_every=100)
     a = reconstruct_many("nn", ds, **opts)
     b = reconstruct_many("nn", ds, **opts)
@@ -199,8 +186,8 @@ def test_same_seed_gives_identical_gamma_compiled():
         assert np.array_equal(ra.arrays["history"], rb.arrays["history"])
 
 
-def test_problem_result_does_not_depend_on_its_batch():
-    ds = _datasets(3)
+def test_problem_result_does_not_depend_on_its_batch(nn_datasets):
+    ds = nn_datasets(3)
     opts = dict(iterations=1500, patience=50, **QUICK)
     alone = reconstruct_many("nn", [ds[2]], **opts)[0]
     batch = reconstruct_many("nn", ds, **opts)
@@ -209,8 +196,8 @@ def test_problem_result_does_not_depend_on_its_batch():
     assert alone.info["step_drops"] == batch[2].info["step_drops"]
 
 
-def test_fixed_edges_and_box_constraints():
-    d = _datasets(3)[1]
+def test_fixed_edges_and_box_constraints(nn_datasets):
+    d = nn_datasets(3)[1]
     g = d.gamma_true
     r = reconstruct("nn", d, iterations=300, fixed_edges="5,7=0.8", gamma_min=0.45, gamma_max=0.95,
                     **QUICK)
@@ -248,17 +235,17 @@ def test_fixed_edge_indices_agree_with_the_parser(spec):
     assert np.array_equal(fixed_edge_indices(spec, lat), expected)
 
 
-def test_partial_data_dropped_samples_keep_zero_kernel():
+def test_partial_data_dropped_samples_keep_zero_kernel(nn_datasets):
     n = 3
-    d = _datasets(n)[2]  # last3n: the first n experiments measure nothing
+    d = nn_datasets(n)[2]  # last3n: the first n experiments measure nothing
     r = reconstruct("nn", d, iterations=300, **QUICK)
     K = r.arrays["kernel"]
     assert K.shape == (n * n, 4 * n)
     assert np.all(K[:, :n] == 0) and np.all(np.abs(K[:, n:]).sum(axis=0) > 0)
 
 
-def test_stop_rules_and_history():
-    d = _datasets(3)[1]
+def test_stop_rules_and_history(nn_datasets):
+    d = nn_datasets(3)[1]
     budget = reconstruct("nn", d, iterations=1200, log_every=100, **QUICK)
     assert budget.info["stop_reason"] == "budget" and budget.info["iterations"] == 1200
     h = budget.arrays["history"]
@@ -279,8 +266,8 @@ def test_stop_rules_and_history():
     assert low.info["final_step"] == pytest.approx(2e-5) and low.info["step_drops"] == 2
 
 
-def test_batch_members_stop_independently():
-    ds = _datasets(3)[:2]
+def test_batch_members_stop_independently(nn_datasets):
+    ds = nn_datasets(3)[:2]
     rs = reconstruct_many("nn", ds, iterations=5000, stop="first-drop", patience=20, threshold=0.05,
                           **QUICK)
     alone = [reconstruct("nn", d, iterations=5000, stop="first-drop", patience=20, threshold=0.05,
@@ -290,12 +277,12 @@ def test_batch_members_stop_independently():
         assert np.array_equal(r.gamma, a.gamma)
 
 
-def test_compile_failure_falls_back_to_eager(monkeypatch):
+def test_compile_failure_falls_back_to_eager(monkeypatch, nn_datasets):
     def broken(*args, **kwargs):
         raise RuntimeError("no compiler here")
 
     monkeypatch.setattr(torch, "compile", broken)
-    d = _datasets(3)[1]
+    d = nn_datasets(3)[1]
     with pytest.warns(RuntimeWarning, match="eager"):
         tr = FastTrainer([d], initial_gamma(Lattice(3).n_edges, 0), compile="auto")
     assert not tr.compiled

@@ -15,10 +15,6 @@ from discrete_eit.methods.registry import get_method, reconstruct
 PARTIALS = ("full", "last3n", "sigma0")
 
 
-def rel_err(gamma, truth):
-    return np.linalg.norm(gamma - truth) / np.linalg.norm(truth)
-
-
 def perturbed(gamma, seed=0, spread=0.3):
     return gamma * np.random.default_rng(seed).uniform(1 - spread, 1 + spread, gamma.size)
 
@@ -127,7 +123,7 @@ EXACT_CASES += [(n, "full") for n in (1, 3, 5, 7, 9, 11)]          # every n <= 
 
 
 @pytest.mark.parametrize("n,partial", EXACT_CASES)
-def test_exact_data_recovered(n, partial):
+def test_exact_data_recovered(n, partial, rel_err):
     gamma = conductivity_profile("wave", n)
     d = generate_dataset(gamma, n, partial_set=partial)
     rec = nn_fast(d)
@@ -136,7 +132,7 @@ def test_exact_data_recovered(n, partial):
     # time per case is measured by benchmarks/solver_speed.py, not asserted here
 
 
-def test_sigma0_at_n8_is_ill_conditioned_for_the_wave_profile():
+def test_sigma0_at_n8_is_ill_conditioned_for_the_wave_profile(rel_err):
     """For the authors' wave profile at n = 8 the sigma0 Jacobian is nearly singular (σ_min ≈ 2e-9,
     cond ≈ 1.5e8), so exact data do not pin γ down to 1e-8: nn_fast fits the data to rounding
     (5e-17) at a γ 4e-4 away from the truth. What is tested: the conditioning that explains it,
@@ -152,7 +148,7 @@ def test_sigma0_at_n8_is_ill_conditioned_for_the_wave_profile():
     assert rel_err(rec.gamma, gamma) <= 1e-3
 
 
-def test_random_profile_and_random_start():
+def test_random_profile_and_random_start(rel_err):
     n = 5
     gamma = conductivity_profile("random", n, seed=7)
     rec = nn_fast(generate_dataset(gamma, n), init="random", seed=1)
@@ -217,7 +213,7 @@ def test_deterministic():
 
 @pytest.mark.parametrize("solver,acceleration", [("normal", "none"), ("svd", "none"),
                                                   ("svd", "geodesic")])
-def test_solvers_agree_on_exact_data(solver, acceleration):
+def test_solvers_agree_on_exact_data(solver, acceleration, rel_err):
     n = 5
     gamma = conductivity_profile("wave", n)
     for partial in ("full", "sigma0"):

@@ -36,25 +36,7 @@ from discrete_eit.methods.registry import reconstruct  # noqa: E402
 TORCH_ERROR_N6 = 2.347e-7
 
 
-_THREADS = []
-
-
-def setup_module():
-    """One torch thread, like the kernel (and fast on a shared 2-core machine)."""
-    _THREADS.append(torch.get_num_threads())
-    torch.set_num_threads(1)
-
-
-def teardown_module():
-    torch.set_num_threads(_THREADS.pop())
-
-
-def _datasets(n: int):
-    """Different problems of one n: exact full, noisy full, noisy partial (last3n), sigma0."""
-    g = conductivity_profile("wave", n)
-    return [generate_dataset(g, n, 0.0), generate_dataset(g, n, 1e-2, seed=1),
-            generate_dataset(g, n, 1e-2, seed=2, partial_set="last3n"),
-            generate_dataset(g, n, 0.0, partial_set="sigma0")]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")   # one thread, like the kernel
 
 
 def _rel(a, b) -> float:
@@ -76,9 +58,9 @@ def _pair(ds, sched, **kw):
     return FastTrainer(ds, g0, sched, **kw), KernelTrainer(ds, g0, sched, **kw)
 
 
-def test_loss_and_gradients_equal_the_torch_path():
+def test_loss_and_gradients_equal_the_torch_path(nn_datasets):
     n = 4
-    ds = _datasets(n)
+    ds = nn_datasets(n)
     lat = Lattice(n)
     rng = np.random.default_rng(5)
     B, S = len(ds), lat.n_boundary
@@ -100,9 +82,9 @@ def test_loss_and_gradients_equal_the_torch_path():
     assert np.array_equal(kernel.losses(n, gamma, V, psi, weight, bnd), loss)
 
 
-def test_trajectories_equal_the_torch_path_over_100_iterations():
+def test_trajectories_equal_the_torch_path_over_100_iterations(nn_datasets):
     """Full and partial data, a fixed edge and a box, a batch of four different problems."""
-    ds = _datasets(4)
+    ds = nn_datasets(4)
     fixed, values = _fixed(ds)
     ft, kt = _pair(ds, Schedule(), lower=0.3, upper=1.7, fixed=fixed, fixed_values=values)
     rt = ft.run(100, log_every=1, progress=0)
@@ -116,10 +98,10 @@ def test_trajectories_equal_the_torch_path_over_100_iterations():
 
 
 @pytest.mark.parametrize("stop", ["budget", "first-drop", "min-step"])
-def test_schedule_events_equal_the_torch_path(stop):
+def test_schedule_events_equal_the_torch_path(stop, nn_datasets):
     """Small patience and a large threshold force drops, the β changes and the stop rules; the
     problems stop at different iterations (freezing). Every event lands on the same iteration."""
-    ds = _datasets(3)
+    ds = nn_datasets(3)
     sched = Schedule(patience=10, threshold=0.1, min_lr=2e-6, stop=stop)
     ft, kt = _pair(ds, sched)
     rt = ft.run(600, log_every=1, progress=0)
@@ -140,10 +122,10 @@ def test_schedule_events_equal_the_torch_path(stop):
 
 @pytest.mark.parametrize(("betas", "moments"), [("authors", "keep"), ("paper", "reset"),
                                                 ("authors", "reset")])
-def test_named_schedules_agree_with_torch_optim(betas, moments):
+def test_named_schedules_agree_with_torch_optim(betas, moments, nn_datasets):
     """The β schedules and the moment rule: torch.optim.Adam (+ ReduceLROnPlateau, betas edited
     in param_groups, state cleared for a reset) == the torch fast path == the kernel."""
-    d = _datasets(3)[1]
+    d = nn_datasets(3)[1]
     g0 = initial_gamma(d.lattice.n_edges, 0)
     sched = Schedule(patience=10, threshold=0.1, min_lr=2e-6, factor=0.5, betas=betas,
                      moments=moments)
@@ -162,8 +144,8 @@ def test_named_schedules_agree_with_torch_optim(betas, moments):
     assert not np.array_equal(other.history["loss"], rk.history["loss"])
 
 
-def test_bit_reproducible_and_independent_of_batch_and_chunking():
-    ds = _datasets(3)
+def test_bit_reproducible_and_independent_of_batch_and_chunking(nn_datasets):
+    ds = nn_datasets(3)
     g0 = initial_gamma(ds[0].lattice.n_edges, 1)
     sched = Schedule(patience=50)
     a = KernelTrainer(ds, g0, sched).run(1500, log_every=100, progress=0)
@@ -180,8 +162,8 @@ def test_bit_reproducible_and_independent_of_batch_and_chunking():
     assert np.array_equal(alone.history["loss"], a[2].history["loss"])
 
 
-def test_method_options_select_the_backend():
-    d = _datasets(3)[1]
+def test_method_options_select_the_backend(nn_datasets):
+    d = nn_datasets(3)[1]
     opts = {"iterations": 200, "progress": 0.0, "log_every": 50}
     rn = reconstruct("nn", d, **opts)
     rt = reconstruct("nn", d, backend="torch", device="cpu", compile="off", **opts)

@@ -11,10 +11,6 @@ from discrete_eit.methods.ols import OLSModel, ols
 from discrete_eit.methods.registry import get_method, reconstruct
 
 
-def rel_err(gamma, truth):
-    return np.linalg.norm(gamma - truth) / np.linalg.norm(truth)
-
-
 @pytest.mark.parametrize("partial", ["full", "sigma0"])
 def test_jacobian_matches_finite_differences(partial):
     n, h = 3, 1e-6
@@ -49,7 +45,7 @@ def test_best_constant_start():
 
 
 @pytest.mark.parametrize("partial", ["full", "last3n", "sigma0"])
-def test_exact_data_n6(partial):
+def test_exact_data_n6(partial, rel_err):
     n = 6
     gamma = conductivity_profile("wave", n)
     rec = ols(generate_dataset(gamma, n, partial_set=partial))

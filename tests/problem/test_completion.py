@@ -13,21 +13,14 @@ from discrete_eit.problem.completion import (
     is_completable,
 )
 from discrete_eit.problem.datasets import generate_dataset
-from discrete_eit.problem.forward import dtn_matrix
-from discrete_eit.problem.lattice import Lattice
 from discrete_eit.problem.noise import add_relative_noise
 from discrete_eit.problem.partial import partial_mask
 from discrete_eit.problem.profiles import conductivity_profile
 
 
-def _exact(n: int, seed: int = 0, profile: str = "random") -> tuple[np.ndarray, np.ndarray]:
-    gamma = conductivity_profile(profile, n, seed)
-    return gamma, dtn_matrix(Lattice(n), gamma)
-
-
 @pytest.mark.parametrize("n", range(2, 11))
-def test_last3n_exact_block_error(n):
-    _, lam = _exact(n, seed=n)
+def test_last3n_exact_block_error(n, exact_dtn):
+    _, lam = exact_dtn(n, seed=n)
     mask = partial_mask("last3n", n)
     completed, info = complete_dtn(np.where(mask, lam, np.nan), mask, return_info=True)
     block_err = np.abs(completed[:n, :n] - lam[:n, :n]).max() / np.abs(lam).max()
@@ -42,8 +35,8 @@ def test_last3n_exact_block_error(n):
 @pytest.mark.parametrize(("pset", "n", "bound"), [("last3n", 3, 1e-13), ("last3n", 6, 1e-13),
                                                   ("last3n", 8, 1e-13), ("last2n", 4, 1e-12),
                                                   ("last2n", 6, 1e-10)])
-def test_both_pseudo_inverses_are_exact_on_exact_data(pset, n, bound):
-    gamma, lam = _exact(n, seed=n, profile="wave")
+def test_both_pseudo_inverses_are_exact_on_exact_data(pset, n, bound, exact_dtn):
+    gamma, lam = exact_dtn(n, seed=n, profile="wave")
     ds = generate_dataset(gamma, n, partial_set=pset)
     for pinv in COMPLETION_PINVS:
         completed, info = complete_dtn(ds, completion_pinv=pinv, return_info=True)
@@ -51,9 +44,9 @@ def test_both_pseudo_inverses_are_exact_on_exact_data(pset, n, bound):
         assert info["completion_pinv"] == pinv
 
 
-def _rms_block_errors(n: int, pset: str, delta: float, seeds: int) -> dict[str, float]:
+def _rms_block_errors(exact_dtn, n: int, pset: str, delta: float, seeds: int) -> dict[str, float]:
     """RMS over noise seeds of the N×N block error, per pseudo-inverse (wave profile)."""
-    gamma, lam = _exact(n, profile="wave")
+    gamma, lam = exact_dtn(n, profile="wave")
     err = {p: [] for p in COMPLETION_PINVS}
     for seed in range(seeds):
         ds = generate_dataset(gamma, n, delta=delta, seed=seed, partial_set=pset)
@@ -62,31 +55,31 @@ def _rms_block_errors(n: int, pset: str, delta: float, seeds: int) -> dict[str, 
     return {p: float(np.sqrt(np.mean(np.square(e)))) for p, e in err.items()}
 
 
-def test_plain_pseudo_inverse_amplifies_noise_on_last2n():
+def test_plain_pseudo_inverse_amplifies_noise_on_last2n(exact_dtn):
     # benchmarks/completion_variants.md: last2n completes at levels up to n, where the plain
     # pseudo-inverse inverts noise singular values (measured RMS ratio 2.23 at n = 4, 20 seeds)
-    rms = _rms_block_errors(4, "last2n", 1e-5, seeds=20)
+    rms = _rms_block_errors(exact_dtn, 4, "last2n", 1e-5, seeds=20)
     assert rms["plain"] / rms["truncated"] > 1.5
 
 
-def test_truncation_does_not_filter_noise_on_last3n():
+def test_truncation_does_not_filter_noise_on_last3n(exact_dtn):
     # a finding, not a wish: on last3n (levels <= n // 2) the plain pseudo-inverse is slightly *more*
     # accurate (measured RMS ratio 0.955 at n = 6, 20 seeds); both stay ≈ δ (no amplification)
-    rms = _rms_block_errors(6, "last3n", 1e-5, seeds=20)
+    rms = _rms_block_errors(exact_dtn, 6, "last3n", 1e-5, seeds=20)
     assert 0.85 < rms["plain"] / rms["truncated"] < 1.0
-    block_norm = np.linalg.norm(_exact(6, profile="wave")[1][:6, :6])
+    block_norm = np.linalg.norm(exact_dtn(6, profile="wave")[1][:6, :6])
     assert 0.5e-5 < rms["plain"] / block_norm < 2e-5
 
 
-def test_completion_pinv_is_checked():
-    gamma, _ = _exact(3)
+def test_completion_pinv_is_checked(exact_dtn):
+    gamma, _ = exact_dtn(3)
     with pytest.raises(ValueError, match="completion_pinv must be one of truncated, plain, got 'svd'"):
         complete_dtn(generate_dataset(gamma, 3, partial_set="last3n"), completion_pinv="svd")
 
 
-def test_last3n_completion_is_symmetric_with_zero_row_sums():
+def test_last3n_completion_is_symmetric_with_zero_row_sums(exact_dtn):
     n = 5
-    _, lam = _exact(n)
+    _, lam = exact_dtn(n)
     noisy = add_relative_noise(lam, 1e-3, seed=3)
     mask = partial_mask("last3n", n)
     completed = complete_dtn(np.where(mask, noisy, np.nan), mask)
@@ -102,26 +95,26 @@ def test_last3n_completion_is_symmetric_with_zero_row_sums():
 
 
 @pytest.mark.parametrize(("n", "bound"), [(4, 10.0), (6, 30.0), (8, 100.0)])
-def test_last3n_noise_amplification_is_moderate(n, bound):
+def test_last3n_noise_amplification_is_moderate(n, bound, exact_dtn):
     # MATH.md §6: block error / δ ≈ 5 (n=6), 10 (n=8); measured here ≈ 1.4 and 5 (max-abs / max|Λ|).
-    _, lam = _exact(n, seed=1)
+    _, lam = exact_dtn(n, seed=1)
     mask = partial_mask("last3n", n)
     delta = 1e-6
     completed = complete_dtn(np.where(mask, add_relative_noise(lam, delta, seed=7), np.nan), mask)
     assert np.abs(completed[:n, :n] - lam[:n, :n]).max() / np.abs(lam).max() / delta < bound
 
 
-def test_full_mask_returns_data_unchanged():
-    _, lam = _exact(3)
+def test_full_mask_returns_data_unchanged(exact_dtn):
+    _, lam = exact_dtn(3)
     noisy = add_relative_noise(lam, 1e-2, seed=0)  # not symmetric
     out, info = complete_dtn(noisy, np.ones_like(noisy, dtype=bool), return_info=True)
     assert np.array_equal(out, noisy) and out is not noisy
     assert info["completion"] == "none"
 
 
-def test_accepts_dataset_and_mask_from_nan():
+def test_accepts_dataset_and_mask_from_nan(exact_dtn):
     n = 4
-    gamma, lam = _exact(n)
+    gamma, lam = exact_dtn(n)
     ds = generate_dataset(gamma, n, partial_set="last3n")
     a = complete_dtn(ds)
     b = complete_dtn(ds.dtn)  # mask = isfinite
@@ -141,20 +134,20 @@ def test_incomplete_mask_raises_naming_the_set(name):
     assert not is_completable(ds.mask)
 
 
-def test_unmeasured_columns_are_named():
+def test_unmeasured_columns_are_named(exact_dtn):
     n = 3
-    _, lam = _exact(n)
+    _, lam = exact_dtn(n)
     mask = np.zeros((4 * n, 4 * n), dtype=bool)
     mask[:, 3 * n:] = True  # Dirichlet data on W only
     with pytest.raises(ValueError, match=r"columns N1\.\.S1 \(9 experiments\) unmeasured"):
         complete_dtn(np.where(mask, lam, np.nan), mask, set_name="west-only")
 
 
-def test_last2n_is_completed_exactly_but_ill_conditioned():
+def test_last2n_is_completed_exactly_but_ill_conditioned(exact_dtn):
     # Finding (contradicts MATH.md §3): the rank rule completes last2n from exact data, so last2n
     # determines Λ (and γ); the Jacobian of last2n also has full rank. It is badly conditioned.
     n = 6
-    _, lam = _exact(n, seed=1)
+    _, lam = exact_dtn(n, seed=1)
     mask = partial_mask("last2n", n)
     assert is_completable(mask)
     exact = complete_dtn(np.where(mask, lam, np.nan), mask)
@@ -164,10 +157,10 @@ def test_last2n_is_completed_exactly_but_ill_conditioned():
     assert np.abs(noisy - lam).max() / np.abs(lam).max() / delta > 100  # vs ≈ 1 for last3n
 
 
-def test_sigma0_completes_only_for_n1():
+def test_sigma0_completes_only_for_n1(exact_dtn):
     # sigma0 determines γ (full-rank Jacobian) but not through symmetry + the rank rule for n >= 2
     # (checked exhaustively over all P, Q at n = 2); n = 1 is completed.
-    gamma, lam = _exact(1)
+    gamma, lam = exact_dtn(1)
     mask = partial_mask("sigma0", 1)
     assert np.abs(complete_dtn(np.where(mask, lam, np.nan), mask) - lam).max() < 1e-14
     assert not is_completable(partial_mask("sigma0", 2))
@@ -178,9 +171,9 @@ def test_is_completable(name):
     assert is_completable(partial_mask(name, 5))
 
 
-def test_rank_principle_and_path_count():
+def test_rank_principle_and_path_count(exact_dtn):
     n = 5
-    _, lam = _exact(n, seed=2)
+    _, lam = exact_dtn(n, seed=2)
     for corner in range(4):
         for i in range(1, n):
             A = corner_arc(n, corner, i)
