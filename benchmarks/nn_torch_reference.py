@@ -1,4 +1,4 @@
-"""The torch path's exact-data accuracy at n = 6, the constant of tests/test_nn_kernel.py.
+"""The torch path's exact-data accuracy at n = 6, the constant of tests/methods/test_nn_kernel.py.
 
 Trains method ``nn`` with its defaults (2·10⁵ iterations, budget stop) on exact data of the wave
 profile at n = 6 with ``backend torch`` (compiled) and prints the relative ℓ² error of γ. The

@@ -118,8 +118,8 @@ def timings():
 def reproduced(tmp_path_factory, timings):
     """A clean clone, quick config, after `dvc repro`, with the results committed to its git.
 
-    Shared by tests/test_dvc.py and tests/test_ssh_remote.py (one `dvc repro` per session); tests
-    read it, copy it, clone it or push from it, and add remotes only with ``--local``.
+    Shared by tests/workflow/test_dvc.py and tests/workflow/test_ssh_remote.py (one `dvc repro` per
+    session); tests read it, copy it, clone it or push from it, and add remotes only with ``--local``.
     ``DISCRETE_EIT_DVC_REPRO=DIR`` reuses such a clone in DIR (development shortcut).
     """
     from _workflow import ROOT, clone_repo, commit_results, timed
