@@ -4,8 +4,8 @@
 #   snakemake --cores 2 --configfile config/quick.yaml    # a few minutes (CI, tests)
 #   snakemake --report report.html                        # figures + tables with captions
 #
-# The grid, the paths and the config checks are the package's (discrete_eit.experiment); the rule
-# files only wire them to jobs.
+# The grid, the paths, the config checks and the registry of tables and figures are the package's
+# (discrete_eit.experiment); the rule files only wire them to jobs.
 
 from snakemake.utils import min_version
 
@@ -26,7 +26,6 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/reconstruct.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/aggregate.smk"
-include: "workflow/rules/figures.smk"
 include: "workflow/rules/provenance.smk"
 
 
@@ -38,7 +37,5 @@ rule all:
         sorted({c.data for c in CELLS}),
         [c.recon for c in CELLS],
         [paths.sensitivity_path(*t) for t in SENS_TARGETS],
-        ALL_TABLES,
-        ALL_FIGURES,
-        paths.CLAIMS,
+        ALL_OUTPUTS,
         paths.MANIFEST,

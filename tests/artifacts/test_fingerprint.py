@@ -121,10 +121,12 @@ def test_script_fingerprints_do_not_depend_on_where_the_project_lies(tmp_path, m
     assert "discrete_eit.experiment.tables" in here["modules"]
 
 
-def test_scripts_that_run_a_method_by_name_cover_its_module():
-    from discrete_eit.experiment.fingerprints import script_code
-    from discrete_eit.methods import load_methods
+def test_specs_that_run_a_method_by_name_cover_its_module(load_config, methods):
+    from discrete_eit.experiment import specs
 
-    record = script_code("completion_table", load_methods()["cm"])
-    assert "discrete_eit.methods.cm" in record["modules"] and "discrete_eit.methods.cm" in record["roots"]
-    assert "discrete_eit.methods.cm" not in script_code("completion_table")["modules"]
+    exp = specs.Experiment(load_config(), methods)
+    jobs = {o.rule: specs.job_params(o, exp) for o in specs.instances(exp)}
+    completion = code_fingerprint(**jobs["table_completion"]["code"])
+    assert "discrete_eit.methods.cm" in completion["modules"] and "discrete_eit.methods.cm" in completion["roots"]
+    assert "workflow/scripts/build.py" in completion["files"]
+    assert "discrete_eit.methods.cm" not in code_fingerprint(**jobs["table_training"]["code"])["modules"]

@@ -2,7 +2,7 @@
 
 Convention (stated at the top of the README): a key is written in backticks as its full dotted path
 from the top level (`figures.working_n`); `<name>` stands for a user-chosen mapping key
-(`runs.<name>.method`, `extra_studies.<name>`) and `<study>` for any study, whose keys are
+(`runs.<name>.method`, `studies.<name>`) and `<study>` for any study, whose keys are
 documented once (`<study>.n`).
 """
 
@@ -83,10 +83,10 @@ def key_table_rows(text: str) -> list[str]:
 def test_schema_walk_sees_nested_keys():
     keys = schema_keys()
     for key in ("runs", "runs.<name>", "runs.<name>.method", "runs.<name>.options", "studies.sizes",
-                "extra_studies.<name>", "<study>.n", "<study>.runs", "monte_carlo.options",
+                "studies.<name>", "<study>.n", "<study>.runs", "monte_carlo.options",
                 "figures.working_n"):
         assert key in keys, key
-    assert not any(k.startswith(("studies.sizes.", "extra_studies.<name>.")) for k in keys), keys
+    assert not any(k.startswith(("studies.sizes.", "studies.<name>.")) for k in keys), keys
 
 
 def test_every_schema_key_is_documented():

@@ -14,14 +14,13 @@ import numpy as np
 import pytest
 import yaml
 
-from discrete_eit.experiment import grid, paths
+from discrete_eit.experiment import grid, paths, specs
 from discrete_eit.experiment.config import ConfigError, check_config, fixed_edges, schema_error_message
-from discrete_eit.experiment.figures import layout_inputs
-from discrete_eit.experiment.layouts import figure_layouts
+from discrete_eit.experiment.layouts import figure_layouts, layout_files
 from discrete_eit.methods import load_methods
 from discrete_eit.problem import Lattice
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 METHODS = load_methods()
 
@@ -106,7 +105,7 @@ def test_exact_data_are_run_once_whatever_the_noise_models():
 
 def test_robustness_layout_reads_the_robustness_table(default_cfg):
     layout = figure_layouts(default_cfg, METHODS)["robustness"]
-    assert layout_inputs(layout) == [paths.table_paths("robustness")[0]]
+    assert layout_files(layout) == [paths.table_paths("robustness")[0]]
     models = [p["noise_model"] for p in layout["rows"][0]["panels"]]
     assert models == ["relative", "additive", "student_t", "gain"]
 
@@ -143,10 +142,11 @@ def test_option_args_are_shell_words():
 
 def test_tables_and_layouts_read_only_files_the_grid_makes(quick_cfg):
     cells, _ = grid.expand_cells(quick_cfg, METHODS)
-    made = {c.data for c in cells} | {c.recon for c in cells} | set(grid.table_files(quick_cfg))
+    outputs = specs.instances(specs.Experiment(quick_cfg, METHODS))
+    made = {c.data for c in cells} | {c.recon for c in cells} | {p for o in outputs for p in o.outputs.values()}
     made |= {paths.sensitivity_path(*t) for t in grid.sensitivity_targets(quick_cfg)}
     for name, layout in figure_layouts(quick_cfg, METHODS).items():
-        missing = set(layout_inputs(layout)) - made
+        missing = set(layout_files(layout)) - made
         assert not missing, (name, sorted(missing)[:3])
     for entry in grid.table1_entries(quick_cfg, METHODS):
         assert {entry["sens"], *entry["recons"], *entry["datas"]} <= made
@@ -181,7 +181,13 @@ def _broken(cfg, edit):
      "studies.robustness.noise_models[4]", "unknown noise model 'pink'"),
     (lambda c: c["studies"]["sizes"].update(profiles=["stripes"]), "studies.sizes.profiles[0]",
      "unknown profile"),
-    (lambda c: c["figures"].update(noise_deltas=[0.5]), "figures.noise_deltas", "does not contain"),
+    (lambda c: c["figures"].update(noise_deltas=[0.5]), "studies.noise.delta", "does not contain"),
+    (lambda c: c["studies"]["noise"].update(runs=["cm", "nn_fast"]), "studies.noise.runs",
+     "the paper's Fig 3b needs run 'nn'"),
+    (lambda c: (c["runs"].update(cm2={"method": "cm"}), c["studies"]["sizes"].update(runs=["cm2"])),
+     "studies.sizes.runs", "the paper's Figs 3a, 4 needs run 'nn'"),
+    (lambda c: c.update(paper=False), "paper", "no study of your own"),
+    (lambda c: c["studies"]["noise"].update(gallery={"n": 7}), "studies.noise.gallery", "does not contain"),
     (lambda c: c["figures"].update(cm_run="ols"), "figures.cm_run", "not a Curtis–Morrow run"),
     (lambda c: c["runs"]["nn_fixed"]["options"].update(fixed_edges="9,centre"),
      "runs.nn_fixed.options.fixed_edges", "expected INDEX"),

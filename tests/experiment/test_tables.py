@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from discrete_eit.experiment import claims as cl
+from discrete_eit.experiment import table_builds
 from discrete_eit.experiment import tables as tb
+from discrete_eit.experiment.query import select
 from discrete_eit.problem.lattice import Lattice
 
 
@@ -133,12 +135,12 @@ def test_completion_rows_both_pseudo_inverses_and_cm_after_each():
 
     n = 3
     gamma = conductivity_profile("wave", n)
-    exact = tb.completion_rows(generate_dataset(gamma, n, partial_set="last3n"), {"variant": "one-sided"})
+    exact = table_builds.completion_rows(generate_dataset(gamma, n, partial_set="last3n"), {"variant": "one-sided"})
     assert [r["completion_pinv"] for r in exact] == ["truncated", "plain"]
     assert all(r["block_error"] < 1e-14 and r["cm_rel_l2"] < 1e-12 and not r["cm_invalid"] for r in exact)
     ds = generate_dataset(gamma, n, delta=1e-3, seed=4, partial_set="last3n")
     lam = dtn_matrix(ds.lattice, gamma)
-    for r in tb.completion_rows(ds, {"variant": "one-sided", "completion_pinv": "truncated"}):
+    for r in table_builds.completion_rows(ds, {"variant": "one-sided", "completion_pinv": "truncated"}):
         p = r["completion_pinv"]
         assert r["block_error"] == tb.block_error(complete_dtn(ds, completion_pinv=p), lam, n)
         cm = reconstruct("cm", ds, variant="one-sided", completion_pinv=p)
@@ -264,7 +266,7 @@ def test_robustness_table_means_and_stds_over_seeds():
     rb = tb.robustness_table(_robust_errors(), ROBUST)
     assert list(rb.columns[:len(tb.ROBUSTNESS_KEYS)]) == tb.ROBUSTNESS_KEYS
     assert len(rb) == 2 * 2 * 3 and set(rb["seeds"]) == {3} and set(rb["n_ok"]) == {3}
-    row = cl._select(rb, noise_model="gain", delta=1e-2, run="cm").iloc[0]
+    row = select(rb, noise_model="gain", delta=1e-2, run="cm").iloc[0]
     scale = np.array([1.0, 1.1, 1.2])
     assert row["rel_l2_mean"] == pytest.approx(10.0 * scale.mean())
     assert row["rel_l2_std"] == pytest.approx(10.0 * scale.std(ddof=1))
@@ -273,7 +275,7 @@ def test_robustness_table_means_and_stds_over_seeds():
 
 
 def _edit(df, column, value, **selection):
-    df.loc[cl._select(df, **selection).index, column] = value
+    df.loc[select(df, **selection).index, column] = value
 
 
 def _set(table, column, value, **selection):

@@ -243,10 +243,12 @@ def test_headline_values_are_log10_of_the_tables(load_config, methods):
         for p, d, r in (("plain", 1e-4, 0.9), ("plain", 1e-2, 1.3), ("truncated", 1e-2, 1.1))])
     table1 = pd.DataFrame([{"set": "full", "run": "nn", "ratio": 1.1},
                            {"set": "full", "run": "ols", "ratio": 9.0}])
-    claims_md = cl.render_claims([cl.Claim("Fig 4", "s", "t", "e", v) for v in ("PASS", "PASS", "FAIL")])
-    tables = {"errors": errors, "summary": tb.summarise_errors(errors), "training": training,
-              "completion": completion, "table1": table1}
-    m = dv.headline_metrics(tables, cfg, methods, claims_md)
+    claims = cl.claims_table([cl.Claim("Fig 4", "s", "t", "e", v) for v in ("PASS", "PASS", "FAIL")])
+    # a cell a second study reports: a row more, the same cell
+    errors = pd.concat([errors.assign(study="sizes"), errors.iloc[:1].assign(study="mine")], ignore_index=True)
+    tables = {"errors": errors, "summary": tb.summarise_errors(tb.unique_cells(errors)), "training": training,
+              "completion": completion, "table1": table1, "claims": claims}
+    m = dv.headline_metrics(tables, cfg, methods)
     flat = dv.flatten(m)
     assert flat["fig4.log10_error.nn.n3"] == pytest.approx(math.log10(2e-9))
     assert flat["fig4.log10_error.nn.n4"] == pytest.approx(math.log10(3e-7))
@@ -259,7 +261,8 @@ def test_headline_values_are_log10_of_the_tables(load_config, methods):
     assert m["fig9"]["max_amplification"] == {"truncated": 1.1, "plain": 1.3}
     assert m["table1"]["ratio"]["full"] == 1.1 and m["table1"]["ratio"]["sigma0"] is None
     assert m["claims"] == {"pass": 2, "fail": 1, "na": 0}
-    assert m["cells"] == {"total": len(errors), "invalid": 3}
+    assert m["cells"] == {"total": len(errors) - 1, "invalid": 3}
+    assert dv.headline_metrics({"errors": errors}, {**cfg, "paper": False}, methods) == {"cells": m["cells"]}
     json.dumps(m, allow_nan=False)  # valid JSON for dvc metrics
 
 

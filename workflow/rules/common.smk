@@ -11,16 +11,13 @@ import jsonschema
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from discrete_eit.experiment import fingerprints, grid, paths
+from discrete_eit.experiment import fingerprints, grid, paths, specs
 from discrete_eit.experiment.config import (
     ConfigError,
     check_config,
     config_error_line,
-    fixed_edges,
     schema_error,
 )
-from discrete_eit.experiment.figures import layout_inputs
-from discrete_eit.experiment.layouts import figure_layouts
 from discrete_eit.methods import load_methods
 
 
@@ -68,15 +65,17 @@ def checked(cfg):
 
 
 checked(config)
-CELLS, NOT_APPLICABLE = grid.expand_cells(config, METHODS)
+EXPERIMENT = specs.Experiment(config, METHODS)
+CELLS = EXPERIMENT.cells
 CELL_OF = {
     (c.run, c.profile, str(c.n), c.partial_set, c.noise_model, paths.fmt_delta(c.delta), str(c.seed)): c
     for c in CELLS
 }
 BATCHES = grid.batches(CELLS)
-SENS_TARGETS = grid.sensitivity_targets(config)
-LAYOUTS = figure_layouts(config, METHODS)
-FIXED_EDGES = fixed_edges(config)
+SENS_TARGETS = grid.sensitivity_targets(config) if EXPERIMENT.paper else []
+OUTPUTS = specs.instances(EXPERIMENT)
+ALL_OUTPUTS = [p for out in OUTPUTS for p in out.outputs.values()]
+REPORTED = {"table": "html", "claims": "html", "figure": "png"}  # the file of each kind the report shows
 
 
 def cell_of(wildcards):
@@ -92,3 +91,21 @@ def run_method(wildcards):
 def run_options(wildcards):
     """The run's options as CLI flags, each value shell-quoted."""
     return grid.option_args(config["runs"][wildcards.run])
+
+
+def report_outputs(out):
+    """An output's files, the one the report shows marked for it (caption, category, order)."""
+    shown = REPORTED[out.spec.kind]
+    order = [o for o in OUTPUTS if o.category == out.category].index(out)
+    labels = {"#": f"{order + 1:02d}", "output": out.spec.title.format(**out.args)}
+    return {
+        kind: report(
+            path,
+            caption=f"../report/{out.spec.kind}/{out.spec.name}.rst",
+            category=out.category,
+            labels=labels,
+        )
+        if kind == shown
+        else path
+        for kind, path in out.outputs.items()
+    }

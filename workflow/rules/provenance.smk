@@ -10,10 +10,22 @@
 from discrete_eit.artifacts.manifest import write_manifest
 from discrete_eit.experiment.dvc_outputs import write_dvc_outputs
 
-LOSS_CURVES = grid.loss_curve_cells(config, CELLS, METHODS)
-# Config files in the order Snakemake merged them: the Snakefile's, then each --configfile.
-_OVERLAYS = [str(p) for p in workflow.overwrite_configfiles]
-CONFIG_FILES = [str(p) for p in workflow.configfiles if str(p) not in _OVERLAYS] + _OVERLAYS
+LOSS_CURVES = grid.loss_curve_cells(config, CELLS, METHODS) if EXPERIMENT.paper else []
+# the tables the headline metrics read (experiment.dvc_outputs.headline_metrics)
+HEADLINE_TABLES = {
+    "errors": "errors",
+    **(
+        {
+            "summary": "errors_summary",
+            "training": "training",
+            "completion": "completion",
+            "table1": "table1",
+            "claims": "claims",
+        }
+        if EXPERIMENT.paper
+        else {}
+    ),
+}
 
 
 rule phase_reconstructions:
@@ -27,31 +39,19 @@ rule phase_reconstructions:
 
 rule phase_tables:
     input:
-        ALL_TABLES,
-        paths.CLAIMS,
+        [p for out in OUTPUTS if out.spec.kind != "figure" for p in out.outputs.values()],
     localrule: True
 
 
 rule phase_figures:
     input:
-        ALL_FIGURES,
+        [p for out in OUTPUTS if out.spec.kind == "figure" for p in out.outputs.values()],
     localrule: True
-
-
-# the tables the headline metrics read (experiment.dvc_outputs.headline_metrics)
-HEADLINE_TABLES = {
-    "errors": "errors",
-    "summary": "errors_summary",
-    "training": "training",
-    "completion": "completion",
-    "table1": "table1",
-}
 
 
 rule dvc_metrics:
     input:
         **{k: paths.table_paths(t)[0] for k, t in HEADLINE_TABLES.items()},
-        claims=paths.CLAIMS,
         recons=[c["recon"] for c in LOSS_CURVES],
     output:
         metrics=paths.METRICS,
@@ -77,7 +77,6 @@ rule dvc_metrics:
     run:
         write_dvc_outputs(
             {k: input[k] for k in HEADLINE_TABLES},
-            input.claims,
             config,
             METHODS,
             params.curves,
@@ -91,9 +90,7 @@ rule dvc_metrics:
 
 rule provenance_manifest:
     input:
-        ALL_TABLES,
-        ALL_FIGURES,
-        paths.CLAIMS,
+        ALL_OUTPUTS,
         rules.dvc_metrics.output,
     output:
         paths.MANIFEST,

@@ -22,6 +22,8 @@ from scipy.stats import spearmanr
 
 from discrete_eit.problem.noise import DEFAULT_NOISE_MODEL
 
+from .query import select
+
 PASS, FAIL, NA = "PASS", "FAIL", "N/A"
 
 THRESHOLDS = MappingProxyType({
@@ -77,12 +79,12 @@ class ClaimInputs:
     fixed_edges: tuple[int, ...] = ()
 
     def rows(self, table: str, **selection) -> pd.DataFrame:
-        """Rows of ``table`` matching ``selection`` (see :func:`_select`); rows of the paper's noise
+        """Rows of ``table`` matching ``selection`` (see :func:`.query.select`); rows of the paper's noise
         model only, unless ``selection`` names a ``noise_model`` (the paper's claims are about it)."""
         df = self.tables[table]
         if "noise_model" in df.columns:
             selection.setdefault("noise_model", DEFAULT_NOISE_MODEL)
-        return _select(df, **selection)
+        return select(df, **selection)
 
     def nn_rows(self, table: str, **selection) -> pd.DataFrame:
         """Rows of ``table`` from the configured NN run and profile matching ``selection``."""
@@ -146,28 +148,6 @@ def _need(df: pd.DataFrame, what: str) -> pd.DataFrame:
     if df.empty:
         raise Missing(f"no rows for {what} in the configured grid")
     return df
-
-
-def _select(df: pd.DataFrame, **sel) -> pd.DataFrame:
-    """Rows equal to every value of ``sel`` (a list: any of them); none if a column is absent.
-
-    δ is compared to a relative 1e-9 (a list of δ after rounding) since it comes back from CSV.
-    """
-    mask = np.ones(len(df), dtype=bool)
-    for key, value in sel.items():
-        if key not in df.columns:
-            return df.iloc[0:0]
-        col = df[key]
-        if isinstance(value, (list, tuple, set)):
-            if key == "delta":
-                mask &= np.isin(np.round(col.astype(float), 15), np.round(np.asarray(list(value), float), 15))
-            else:
-                mask &= col.isin(list(value)).to_numpy()
-        elif key == "delta":
-            mask &= np.isclose(col.astype(float), float(value), rtol=1e-9, atol=0)
-        else:
-            mask &= (col == value).to_numpy()
-    return df[mask]
 
 
 def _g(x: float) -> str:
@@ -290,8 +270,8 @@ def fig6(inputs: ClaimInputs) -> tuple[str, bool]:
         raise Missing("no δ shared by the free and fixed runs")
     parts, ok = [], True
     for d in deltas:
-        a = _select(free, delta=d)[["err_neighbours", "err_centre"]].median()
-        b = _select(fixed, delta=d)[["err_neighbours", "err_centre"]].median()
+        a = select(free, delta=d)[["err_neighbours", "err_centre"]].median()
+        b = select(fixed, delta=d)[["err_neighbours", "err_centre"]].median()
         ratio = b["err_centre"] / a["err_centre"]
         ok &= bool(b["err_neighbours"] < a["err_neighbours"] and 1 / th <= ratio <= th)
         parts.append(f"δ={d:g}: neighbours {_g(a['err_neighbours'])} → {_g(b['err_neighbours'])}, "
@@ -321,8 +301,8 @@ def fig7_loss(inputs: ClaimInputs) -> tuple[str, bool]:
     tr = inputs.nn_rows("training", n=inputs.figures["working_n"])
     parts, ok = [], True
     for d in inputs.figures["compare_deltas"]:
-        a = _need(_select(tr, set="full", delta=d), f"NN full δ={d:g}")["final_loss"].median()
-        b = _need(_select(tr, set="last3n", delta=d), f"NN last3n δ={d:g}")["final_loss"].median()
+        a = _need(select(tr, set="full", delta=d), f"NN full δ={d:g}")["final_loss"].median()
+        b = _need(select(tr, set="last3n", delta=d), f"NN last3n δ={d:g}")["final_loss"].median()
         ok &= bool(b < a)
         parts.append(f"δ={d:g}: full {_g(a)}, last3n {_g(b)}")
     return "; ".join(parts), ok
@@ -496,9 +476,9 @@ def _robustness_ratios(inputs: ClaimInputs, other: dict[str, str], what: str) ->
     other / NN mean rel. ℓ² error and ``other_ok`` (every seed gave a valid γ̂)."""
     f = inputs.figures
     rb = _need(inputs.tables.get("robustness", pd.DataFrame()), "the robustness study")
-    rb = _select(rb, profile=f["profile"], n=f["working_n"], set="full")
-    nn = _need(_select(rb, run=f["nn_run"]), f"NN run {f['nn_run']} in the robustness study")
-    ot = _need(_select(rb, **other), f"{what} in the robustness study")
+    rb = select(rb, profile=f["profile"], n=f["working_n"], set="full")
+    nn = _need(select(rb, run=f["nn_run"]), f"NN run {f['nn_run']} in the robustness study")
+    ot = _need(select(rb, **other), f"{what} in the robustness study")
     both = nn.merge(ot, on=["noise_model", "delta"], suffixes=("_nn", "_other"))
     both = _need(both, f"δ shared by the NN and {what}").assign(
         ratio=lambda d: d["rel_l2_mean_other"] / d["rel_l2_mean_nn"],
@@ -580,17 +560,16 @@ def _evaluate(spec: ClaimSpec, inputs: ClaimInputs) -> Claim:
     return Claim(spec.source, spec.statement, test, evidence, verdict)
 
 
-def verdict_counts(claims_md: str) -> dict[str, int | None]:
-    """``{"pass", "fail", "na"}`` counts from the summary line of :func:`render_claims`'s text."""
-    import re
-
-    m = re.search(rf"\*\*(\d+) {PASS}, (\d+) {FAIL}, (\d+) {NA}\*\*", claims_md)
-    return dict(zip(("pass", "fail", "na"), map(int, m.groups()) if m else (None,) * 3, strict=True))
+def verdict_counts(claims: pd.DataFrame | Sequence[Claim]) -> dict[str, int]:
+    """``{"pass", "fail", "na"}``: how many claims got each verdict (``claims``: evaluated claims or
+    the typed claims table, ``results/tables/claims.csv``)."""
+    verdicts = list(claims["verdict"]) if isinstance(claims, pd.DataFrame) else [c.verdict for c in claims]
+    return {key: verdicts.count(v) for key, v in (("pass", PASS), ("fail", FAIL), ("na", NA))}
 
 
 def render_claims(claims: list[Claim], context: str = "") -> str:
     """``results/claims.md``: a summary count and one table row per claim."""
-    counts = {v: sum(c.verdict == v for c in claims) for v in (PASS, FAIL, NA)}
+    counts = dict(zip((PASS, FAIL, NA), verdict_counts(claims).values(), strict=True))
     lines = ["# Claims of the paper checked against this run", "",
              "Generated by `discrete_eit.experiment.claims` from `results/tables/*.csv`; do not edit by "
              "hand. Thresholds are fixed in `discrete_eit.experiment.claims.THRESHOLDS`.", ""]
@@ -602,3 +581,53 @@ def render_claims(claims: list[Claim], context: str = "") -> str:
         cells = [str(i), c.source, c.statement, c.test, c.evidence, f"**{c.verdict}**"]
         lines.append("| " + " | ".join(x.replace("|", "\\|").replace("\n", " ") for x in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+# ---- the claims spec (:mod:`.specs`) ------------------------------------------------------------
+TABLE_KEYS = {"errors_summary": "summary"}
+"""Tables the claims know by another name than their file's."""
+
+
+def build_claims(inputs: Mapping[str, Sequence[str]], params: Mapping[str, Any]) -> list[Claim]:
+    """Every claim evaluated against the tables ``inputs`` (``{table name: [CSV path]}``)."""
+    tables = {TABLE_KEYS.get(name, name): pd.read_csv(paths[0]) for name, paths in inputs.items() if paths}
+    return evaluate_claims(tables, params["figures"], list(params["fixed_edges"]))
+
+
+def claims_table(claims: Sequence[Claim]) -> pd.DataFrame:
+    """The claims as a typed table (``results/tables/claims.csv``): one row per claim, in order."""
+    return pd.DataFrame([{"number": i, "source": c.source, "statement": c.statement, "test": c.test,
+                          "evidence": c.evidence, "verdict": c.verdict} for i, c in enumerate(claims, 1)],
+                        columns=["number", "source", "statement", "test", "evidence", "verdict"])
+
+
+def context_line(figures: Mapping[str, Any]) -> str:
+    """What the claims were evaluated at (the head of ``results/claims.md``)."""
+    f = figures
+    return (f"Working size n = {f['working_n']}, profile `{f['profile']}`, figure seed {f['seed']}; "
+            f"NN run `{f['nn_run']}`, Curtis–Morrow run `{f['cm_run']}`. Medians over noise seeds "
+            "(results/tables/errors_summary.csv).")
+
+
+def write_result(claims: Sequence[Claim], outputs: Mapping[str, str], title: str = "", note: str = "",
+                 inputs: Sequence[str] = (), params: Mapping[str, Any] | None = None) -> None:
+    """``results/claims.md``, its HTML page for the report, and the typed ``claims.csv``."""
+    import logging
+
+    from discrete_eit.artifacts.formats import write_bytes_artifact
+
+    from .tables import to_html, write_table
+
+    params = dict(params or {})
+    figures = params.get("figures", {})
+    record = {"figures": figures}
+    write_bytes_artifact(outputs["md"], render_claims(list(claims), context_line(figures)).encode(), "claims",
+                         record, list(inputs))
+    table = claims_table(claims)
+    write_table(table, outputs["csv"], None, inputs=inputs, params=record)
+    counts = verdict_counts(claims)
+    note = (f"{context_line(figures)} {counts['pass']} PASS, {counts['fail']} FAIL, "
+            f"{counts['na']} N/A of {len(claims)} claims.")
+    write_bytes_artifact(outputs["html"], to_html(table, title, note).encode(), "claims", record, list(inputs))
+    for c in claims:
+        logging.getLogger(__name__).info("%s %s: %s", c.verdict, c.source, c.statement)

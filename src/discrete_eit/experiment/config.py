@@ -2,8 +2,10 @@
 
 The schema (``workflow/schemas/config.schema.yaml``) checks the form of every key; this module
 checks names against the package registries (methods, partial sets, profiles, noise models), each
-run's options against its method's declared options (names, choices, types), and that every cell
-a figure shows is part of its study. Every problem is a :class:`ConfigError` naming the key.
+run's options against its method's declared options (names, choices, types), that the experiment
+has its studies, and that every cell a figure shows is part of its study. Every problem is a
+:class:`ConfigError` naming the key, and the config file that set it is found by
+:func:`defining_file` (the last, in merge order, that sets the key or one of its ``related`` keys).
 """
 
 from __future__ import annotations
@@ -22,14 +24,18 @@ from discrete_eit.problem.noise import NOISE_MODELS
 from discrete_eit.problem.partial import PARTIAL_SETS
 from discrete_eit.problem.profiles import PROFILES
 
-from .grid import method_applies, seeds_for, studies
+from .grid import PAPER_STUDIES, method_applies, paper, seeds_for, studies
 
 
 class ConfigError(ValueError):
-    """An invalid configuration value; ``str()`` is one line naming the key."""
+    """An invalid configuration value; ``str()`` is one line naming the key.
 
-    def __init__(self, key: str, message: str):
-        self.key = key
+    ``related``: further keys whose values together with ``key``'s make the problem (a figure's
+    run and the study that lacks it); the file blamed is the last to set any of them.
+    """
+
+    def __init__(self, key: str, message: str, related: tuple[str, ...] = ()):
+        self.key, self.related = key, related
         super().__init__(f"invalid configuration: {key}: {message}")
 
 
@@ -84,48 +90,86 @@ def check_registries(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> N
                                       f"{', '.join(sorted(registry))}")
 
 
-def study_has(study: Mapping[str, Any], run: str, profile: str, n: int, partial_set: str, delta: float,
-              seed: int = 0) -> bool:
-    """Whether a study contains the cell."""
-    return (run in study["runs"] and profile in study["profiles"] and n in study["n"]
-            and partial_set in study["sets"] and any(float(d) == float(delta) for d in study["delta"])
-            and seed in seeds_for(delta, study))
+def missing_from(study: Mapping[str, Any], run: str, profile: str, n: int, partial_set: str, delta: float,
+                 seed: int = 0) -> str | None:
+    """The key of ``study`` that lacks the cell (``runs``, ``profiles``, ``n``, ``sets``, ``delta``
+    or ``seeds``), or None when the study contains it."""
+    for key, ok in (("runs", run in study["runs"]), ("profiles", profile in study["profiles"]),
+                    ("n", n in study["n"]), ("sets", partial_set in study["sets"]),
+                    ("delta", any(float(d) == float(delta) for d in study["delta"])),
+                    ("seeds", seed in seeds_for(delta, study))):
+        if not ok:
+            return key
+    return None
+
+
+def check_studies(cfg: Mapping[str, Any]) -> None:
+    """The paper's experiment has its five studies; a config without it has studies of its own;
+    a study's gallery cell is one of its cells."""
+    if paper(cfg):
+        for name in PAPER_STUDIES:
+            if name not in cfg["studies"]:
+                raise ConfigError(f"studies.{name}", "missing: the paper's experiment needs it (or set "
+                                  "paper: false to run only your own studies)", ("paper",))
+    elif not any(name not in PAPER_STUDIES for name in cfg["studies"]):
+        raise ConfigError("paper", "false, but no study of your own under studies (the names "
+                          f"{', '.join(PAPER_STUDIES)} are the paper's)", ("studies",))
+    from .layouts import gallery_cell
+
+    for key, study in studies(cfg):
+        c = gallery_cell(study)
+        lacks = missing_from({**study, "runs": [None]}, None, c["profile"], c["n"], c["set"], c["delta"],
+                             c["seed"])
+        if lacks or (c["delta"] and c["noise_model"] not in study["noise_models"]):
+            raise ConfigError(f"{key}.gallery", f"{lacks or 'noise_models'} of the study does not "
+                              f"contain the gallery's {c}")
+
+
+# What each of the paper's figures and tables shows, as (figure, study, run key of `figures`,
+# sizes, sets, noise levels): every such cell must be in the study (checked before any job runs).
+def _paper_cells(cfg: Mapping[str, Any]):
+    f, st = cfg["figures"], cfg["studies"]
+    wn, compare = [f["working_n"]], f["compare_deltas"]
+    yield "Figs 3a, 4", "sizes", "nn_run", st["sizes"]["n"], ["full"], [0]
+    yield "Fig 3b", "noise", "nn_run", wn, ["full"], st["noise"]["delta"]
+    yield "Fig 5", "noise", "nn_run", wn, ["full"], f["noise_deltas"]
+    yield "Fig 8", "noise", "nn_run", wn, ["full"], compare
+    yield "Fig 8", "noise", "cm_run", wn, ["full"], compare
+    yield "Figs 7, 9–11", "partial", "nn_run", wn, ["full", "last3n", "sigma0", "last2n"], compare
+    yield "Figs 10–11", "partial", "cm_run", wn, f["further_sets"], compare
+    yield "Fig 12, Table 1", "partial", "nn_run", wn, st["partial"]["sets"], [f["small_delta"]]
+    yield "Fig 6", "prior", "nn_run", wn, ["full"], st["prior"]["delta"]
+    yield "Fig 6", "prior", "fixed_run", wn, ["full"], st["prior"]["delta"]
 
 
 def check_figure_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> None:
-    """Every cell a figure shows is in its study, and the figures' runs have the right methods."""
+    """Every cell a figure of the paper shows is in its study, and the figures' runs have the right
+    methods. The error names the study's key that lacks the cell (and the figure's key beside it)."""
     f, st = cfg["figures"], cfg["studies"]
-    prof, seed, wn = f["profile"], f["seed"], f["working_n"]
-
-    def need(key, study, run, n, pset, delta):
-        if run not in cfg["runs"]:
-            raise ConfigError(key, f"unknown run {run!r}")
-        if not study_has(st[study], run, prof, n, pset, delta, seed):
-            raise ConfigError(key, f"figure needs run {run!r}, profile {prof!r}, n = {n}, set {pset!r}, "
-                              f"δ = {delta:g}, seed {seed}, which studies.{study} does not contain")
-
-    nn, cm = f["nn_run"], f["cm_run"]
-    for delta in f["noise_deltas"]:
-        need("figures.noise_deltas", "noise", nn, wn, "full", delta)
-    for delta in f["compare_deltas"]:
-        need("figures.compare_deltas", "noise", nn, wn, "full", delta)
-        need("figures.compare_deltas", "noise", cm, wn, "full", delta)
-        for pset in ("full", "last3n", "sigma0", "last2n"):
-            need("figures.compare_deltas", "partial", nn, wn, pset, delta)
-        for pset in f["further_sets"]:
-            need("figures.further_sets", "partial", nn, wn, pset, delta)
-            need("figures.further_sets", "partial", cm, wn, pset, delta)
-    for pset in st["partial"]["sets"]:
-        need("figures.small_delta", "partial", nn, wn, pset, f["small_delta"])
-    for delta in st["prior"]["delta"]:
-        need("figures.fixed_run", "prior", f["fixed_run"], wn, "full", delta)
-        need("figures.nn_run", "prior", nn, wn, "full", delta)
+    prof, seed = f["profile"], f["seed"]
+    for role in ("nn_run", "cm_run", "fixed_run"):
+        if f[role] not in cfg["runs"]:
+            raise ConfigError(f"figures.{role}", f"unknown run {f[role]!r}; defined runs: {', '.join(cfg['runs'])}")
+    for figure, study, role, sizes, sets, deltas in _paper_cells(cfg):
+        run = f[role]
+        for n in sizes:
+            for pset in sets:
+                for delta in deltas:
+                    lacks = missing_from(st[study], run, prof, n, pset, delta, seed)
+                    if lacks:
+                        raise ConfigError(
+                            f"studies.{study}.{lacks}",
+                            f"the paper's {figure} needs run {run!r} (figures.{role}) on profile {prof!r}, "
+                            f"n = {n}, set {pset!r}, δ = {delta:g}, seed {seed}, which studies.{study} does "
+                            "not contain; add it, or set paper: false to run only your own studies",
+                            (f"figures.{role}", "figures.working_n"))
     # Figs 8–11 compare the network with Curtis–Morrow; Figs 3–7 show a run of the network's loss.
+    nn, cm = f["nn_run"], f["cm_run"]
     if cfg["runs"][cm]["method"] != "cm":
         raise ConfigError("figures.cm_run", f"run {cm!r} is not a Curtis–Morrow run")
     if cfg["runs"][nn]["method"] not in ("nn", "nn_fast"):
         raise ConfigError("figures.nn_run", f"run {nn!r} is not a run of the NN loss (nn or nn_fast)")
-    if not method_applies(cfg, methods, nn, "full", wn):
+    if not method_applies(cfg, methods, nn, "full", f["working_n"]):
         raise ConfigError("figures.nn_run", f"run {nn!r} cannot reconstruct from full data")
     fixed_edges(cfg)  # a malformed fixed-edge spec stops here, naming the key
 
@@ -133,7 +177,8 @@ def check_figure_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) ->
 def check_sizes(cfg: Mapping[str, Any]) -> None:
     """Every lattice size of a study (and the figures') within the limit on n, with its memory."""
     sized = [(f"{key}.n[{i}]", n) for key, study in studies(cfg) for i, n in enumerate(study["n"])]
-    for key, n in [*sized, ("figures.working_n", cfg["figures"]["working_n"])]:
+    figures = [("figures.working_n", cfg["figures"]["working_n"])] if paper(cfg) else []
+    for key, n in [*sized, *figures]:
         try:
             check_lattice_size(n)
         except ValueError as exc:
@@ -142,36 +187,46 @@ def check_sizes(cfg: Mapping[str, Any]) -> None:
 
 def check_config(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> None:
     """Every check of this module (after the schema)."""
+    check_studies(cfg)
     check_sizes(cfg)
     check_registries(cfg, methods)
-    check_figure_cells(cfg, methods)
+    if paper(cfg):
+        check_figure_cells(cfg, methods)
 
 
-def defining_file(key: str, files: list[str | Path]) -> Path | None:
+def defining_file(key: str, files: list[str | Path], related: tuple[str, ...] = ()) -> Path | None:
     """The config file that sets ``key`` (``a.b[2].c``): the last of ``files`` (merge order, later
-    files win) holding its longest prefix; None when no file mentions even its first part."""
+    files win) holding its longest prefix; None when no file mentions even its first part.
+
+    ``related``: keys that share the blame (:class:`ConfigError`); a file that sets one of them
+    completely counts as setting ``key`` (the last such file wins).
+    """
     import re
 
     import yaml
 
-    parts = [int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"\[\d+\]|[^.\[\]]+", key)]
+    def parts(k: str) -> list:
+        return [int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"\[\d+\]|[^.\[\]]+", k)]
 
-    def depth(doc) -> int:
-        for i, part in enumerate(parts):
+    def depth(doc, path: list) -> int:
+        for i, part in enumerate(path):
             try:
                 doc = doc[part]
             except (KeyError, IndexError, TypeError):
                 return i
-        return len(parts)
+        return len(path)
 
-    best, where = 0, None
+    best, where = (0, 0), None
     for path in map(Path, files):
         try:
-            d = depth(yaml.safe_load(path.read_text()))
+            doc = yaml.safe_load(path.read_text())
         except (OSError, yaml.YAMLError):
             continue
-        if d and d >= best:
-            best, where = d, path
+        full = depth(doc, parts(key)) == len(parts(key)) or any(
+            depth(doc, parts(k)) == len(parts(k)) for k in related)
+        score = (int(full), depth(doc, parts(key)))
+        if score[1] and score >= best or full:
+            best, where = max(best, score), path
     return where
 
 
@@ -185,7 +240,7 @@ def config_error_line(error: ConfigError, files: list[str | Path]) -> str:
         path = Path(path)
         return str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
 
-    where = defining_file(error.key, files)
+    where = defining_file(error.key, files, getattr(error, "related", ()))
     return f"{shown(where) if where else ', '.join(map(shown, files))}: {error}"
 
 

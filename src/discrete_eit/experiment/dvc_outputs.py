@@ -27,7 +27,6 @@ METRIC = "rel_l2"
 HEADLINE_MAX = 40
 """At most this many headline values (the default grid has 36)."""
 
-STATUSES = ("ok", "invalid", "not_applicable")
 
 
 def _delta_key(delta: float) -> str:
@@ -48,18 +47,18 @@ def _log10_or_none(value: Any) -> float | None:
     return math.log10(v) if v is not None and v > 0 else None
 
 
-def headline_metrics(tables: Mapping[str, Any], cfg: Mapping[str, Any], methods: Mapping[str, Any],
-                     claims_md: str | None = None) -> dict[str, Any]:
+def headline_metrics(tables: Mapping[str, Any], cfg: Mapping[str, Any], methods: Mapping[str, Any]
+                     ) -> dict[str, Any]:
     """The headline numbers of a run (``results/metrics.json``), named by figure / claim.
 
     Parameters
     ----------
     tables : mapping of table name to DataFrame
-        ``errors``, ``summary`` (errors_summary), ``training``, ``completion``, ``table1``; a
-        missing table or row gives ``null`` values, never a missing name.
+        ``errors``, ``summary`` (errors_summary), ``training``, ``completion``, ``table1``,
+        ``claims`` (the typed claims table); a missing table or row gives ``null`` values, never a
+        missing name.
     cfg : the workflow configuration (its ``figures`` and ``studies`` choose the cells).
     methods : the method registry (whether CM applies to a partial set).
-    claims_md : text of ``results/claims.md`` (its verdict counts), or None.
 
     Returns
     -------
@@ -80,16 +79,26 @@ def headline_metrics(tables: Mapping[str, Any], cfg: Mapping[str, Any], methods:
     * ``fig10_11.log10_error.<run>.<set>_<δ>`` — each of ``figures.further_sets``, NN and (where
       Λ can be completed) CM, exact data and the largest δ of ``figures.compare_deltas``;
     * ``table1.ratio.<set>`` — measured / predicted error norm (Table 1), NN run, every partial set;
-    * ``claims.pass | fail | na`` — verdict counts of ``results/claims.md``;
-    * ``cells.total | invalid`` — rows of the error table, and those with an invalid γ̂.
+    * ``claims.pass | fail | na`` — verdict counts of the claims table;
+    * ``cells.total | invalid`` — cells of the error table (each once, whatever the studies reporting
+      it), and those with an invalid γ̂.
+
+    Without the paper's experiment (``paper: false``) only ``cells``.
     """
     import pandas as pd
 
     from discrete_eit.problem.completion import COMPLETION_PINVS
 
     from .claims import ClaimInputs, verdict_counts
-    from .grid import method_applies
+    from .grid import method_applies, paper
+    from .tables import STATUS_INVALID, unique_cells
 
+    errors = tables.get("errors", pd.DataFrame())
+    cells = unique_cells(errors) if len(errors) else errors
+    count = {"total": int(len(cells)),
+             "invalid": int((cells["status"] == STATUS_INVALID).sum()) if "status" in cells else 0}
+    if not paper(cfg):
+        return {"cells": count}
     F, S = cfg["figures"], cfg["studies"]
     prof, wn, nn, cm = F["profile"], F["working_n"], F["nn_run"], F["cm_run"]
     t = {name: tables.get(name, pd.DataFrame()) for name in ("errors", "summary", "training", "completion",
@@ -130,10 +139,9 @@ def headline_metrics(tables: Mapping[str, Any], cfg: Mapping[str, Any], methods:
     out["fig10_11"] = {"log10_error": further}
     ratios = {r.set: r.ratio for r in inputs.rows("table1", run=nn).itertuples()}
     out["table1"] = {"ratio": {p: _finite_or_none(ratios.get(p)) for p in S["partial"]["sets"]}}
-    out["claims"] = verdict_counts(claims_md) if claims_md else {"pass": None, "fail": None, "na": None}
-    errors = t["errors"]
-    out["cells"] = {"total": int(len(errors)),
-                    "invalid": int((errors["status"] == "invalid").sum()) if "status" in errors else 0}
+    claims = tables.get("claims")
+    out["claims"] = verdict_counts(claims) if claims is not None else {"pass": None, "fail": None, "na": None}
+    out["cells"] = count
     return out
 
 
@@ -152,14 +160,18 @@ def cell_metrics(errors, metric: str = METRIC) -> dict[str, Any]:
     ``{metric: {study: {run: {cell: median over seeds}}}}`` where ``cell`` names only what varies
     within the study (e.g. ``n4`` in the size study, ``delta_0p001`` in the noise study,
     ``last3n_delta_1e-05`` in the partial study); medians skip invalid and not-applicable rows
-    (``null`` when none is left). Plus ``cells``: row counts per status.
+    (``null`` when none is left). Plus ``cells``: cell counts per status (each cell once, whatever the
+    studies reporting it).
     """
     import pandas as pd
 
+    from .tables import unique_cells
+
     df = errors if isinstance(errors, pd.DataFrame) else pd.read_csv(errors)
-    out: dict[str, Any] = {metric: {}, "cells": {"total": int(len(df))}}
+    cells = unique_cells(df) if len(df) else df
+    out: dict[str, Any] = {metric: {}, "cells": {"total": int(len(cells))}}
     if "status" in df:
-        out["cells"].update({str(k): int(v) for k, v in df["status"].value_counts().sort_index().items()})
+        out["cells"].update({str(k): int(v) for k, v in cells["status"].value_counts().sort_index().items()})
     if df.empty:
         return out
     study_col = df["study"] if "study" in df else pd.Series("all", index=df.index)
@@ -192,7 +204,7 @@ def cell_metrics(errors, metric: str = METRIC) -> dict[str, Any]:
 def error_vs_delta(errors, metric: str = METRIC, study: str = "noise"):
     """Long table for the error-vs-δ plot: median ``metric`` over seeds per (series, δ > 0).
 
-    Rows of ``study`` (all rows if the table has no such study) with a valid γ̂; ``series`` is
+    Rows of ``study`` (every cell once if the table has no such study) with a valid γ̂; ``series`` is
     the run, plus n / set / profile when they vary. Columns: series, run, profile, n, set, delta,
     ``metric``, seeds.
     """
@@ -204,6 +216,10 @@ def error_vs_delta(errors, metric: str = METRIC, study: str = "noise"):
         return pd.DataFrame(columns=cols)
     if "study" in df and (df["study"] == study).any():
         df = df[df["study"] == study]
+    elif len(df):
+        from .tables import unique_cells
+
+        df = unique_cells(df)
     if "status" in df:
         df = df[df["status"] == "ok"]
     df = df[pd.to_numeric(df["delta"], errors="coerce") > 0]
@@ -266,21 +282,19 @@ def write_cell_metrics(errors_csv: str | Path, out: str | Path) -> dict[str, Any
     return metrics
 
 
-def write_headline_metrics(tables: Mapping[str, str | Path], claims: str | Path | None,
-                           cfg: Mapping[str, Any], methods: Mapping[str, Any], out: str | Path
-                           ) -> dict[str, Any]:
-    """``results/metrics.json`` (:func:`headline_metrics` of the table CSVs ``{name: path}`` and
-    the claims file, + sidecar listing them)."""
+def write_headline_metrics(tables: Mapping[str, str | Path], cfg: Mapping[str, Any], methods: Mapping[str, Any],
+                           out: str | Path) -> dict[str, Any]:
+    """``results/metrics.json`` (:func:`headline_metrics` of the table CSVs ``{name: path}``, + sidecar
+    listing them)."""
     import pandas as pd
 
     frames = {name: pd.read_csv(path) for name, path in tables.items()}
-    text = Path(claims).read_text() if claims else None
-    metrics = headline_metrics(frames, cfg, methods, text)
+    metrics = headline_metrics(frames, cfg, methods)
     if len(flatten(metrics)) > HEADLINE_MAX:
         raise ValueError(f"{out}: {len(flatten(metrics))} headline metrics, more than {HEADLINE_MAX}: "
                          "trim figures.* lists or the headline")
-    inputs = [*tables.values(), *([claims] if claims else [])]
-    write_bytes_artifact(out, to_json(metrics).encode(), "metrics", {"figures": dict(cfg["figures"])}, inputs)
+    write_bytes_artifact(out, to_json(metrics).encode(), "metrics", {"figures": dict(cfg["figures"])},
+                         list(tables.values()))
     return metrics
 
 
@@ -291,7 +305,7 @@ def write_plot_csv(df, out: str | Path, kind: str, params: Mapping[str, Any],
                          list(inputs))
 
 
-def write_dvc_outputs(tables: Mapping[str, str | Path], claims: str | Path, cfg: Mapping[str, Any],
+def write_dvc_outputs(tables: Mapping[str, str | Path], cfg: Mapping[str, Any],
                       methods: Mapping[str, Any], curves: Sequence[Mapping[str, Any]],
                       metrics_out: str | Path, metrics_full_out: str | Path,
                       error_vs_delta_out: str | Path, loss_out: str | Path,
@@ -299,11 +313,11 @@ def write_dvc_outputs(tables: Mapping[str, str | Path], claims: str | Path, cfg:
     """Both metrics files and both plot CSVs (each with a sidecar); returns the headline metrics.
 
     ``tables``: CSV paths by name (``errors``, ``summary``, ``training``, ``completion``,
-    ``table1``); ``claims``: ``results/claims.md``; ``log``: a file to write a one-line summary to
+    ``table1``, ``claims``; only ``errors`` without the paper's experiment); ``log``: a file to write a one-line summary to
     (the Snakemake rule's log).
     """
     errors_csv = tables["errors"]
-    metrics = write_headline_metrics(tables, claims, cfg, methods, metrics_out)
+    metrics = write_headline_metrics(tables, cfg, methods, metrics_out)
     write_cell_metrics(errors_csv, metrics_full_out)
     write_plot_csv(error_vs_delta(errors_csv), error_vs_delta_out, "plot_data",
                    {"metric": METRIC, "study": "noise"}, [errors_csv])

@@ -141,24 +141,6 @@ def _npz_loader(path: str) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def layout_inputs(layout: dict[str, Any]) -> list[str]:
-    """Every file a layout reads (for a rule's ``input:``), in a stable order without repeats."""
-    seen: dict[str, None] = {}
-    for row in layout["rows"]:
-        for p in row["panels"]:
-            for key in ("data", "recon", "sens", "table"):
-                if key in p:
-                    seen.setdefault(p[key], None)
-            for key in ("recons", "datas"):
-                for path in p.get(key, []):
-                    seen.setdefault(path, None)
-            for c in p.get("curves", []):
-                seen.setdefault(c["recon"], None)
-                if "sidecar" in c:
-                    seen.setdefault(c["sidecar"], None)
-    return list(seen)
-
-
 def panel_values(panel: dict[str, Any], load: Loader) -> tuple[Lattice, np.ndarray] | None:
     """(lattice, values) of a lattice panel."""
     kind = panel["kind"]
@@ -380,10 +362,39 @@ def figure_lattice_and_pattern(n: int, pattern: np.ndarray, pattern_name: str = 
     bx.set_xlim(-0.5, m - 0.5)
     bx.set_ylim(m - 0.5, -0.5)
     count = int(np.asarray(pattern, bool).sum())
-    bx.set_title(f"(b) `{pattern_name}` in the {m}×{m} DtN matrix: {count} = 2n(n+1) entries",
+    bx.set_title(f"(b) {pattern_name} in the {m}×{m} DtN matrix: {count} = 2n(n+1) entries",
                  fontsize=9)
     fig.tight_layout()
     return fig
+
+
+# ---- build functions of the figure specs (:mod:`.specs`) -------------------------------------------
+def _history(path: str) -> tuple[np.ndarray, np.ndarray]:
+    from discrete_eit.artifacts.formats import load_history
+
+    cols = load_history(path)
+    return cols.get("iteration", np.array([])), cols.get("loss", np.array([]))
+
+
+def build_layout(inputs, params: dict[str, Any]):
+    """A figure drawn from its layout (``params['layout']``), reading files as the job's inputs."""
+    from discrete_eit.artifacts.formats import load_npz
+
+    return render_layout(params["layout"], load=lambda path: load_npz(path, ()), history=_history)
+
+
+def build_lattice_and_pattern(inputs, params: dict[str, Any]):
+    """Fig 1 at ``params['n']`` with the partial set ``params['pattern']``."""
+    from discrete_eit.problem.partial import partial_mask
+
+    n = int(params["n"])
+    return figure_lattice_and_pattern(n, partial_mask(params["pattern"], n), params["pattern"])
+
+
+def write_result(fig, outputs: dict[str, str], title: str = "", note: str = "",
+                 inputs: Sequence[str | Path] = (), params: dict[str, Any] | None = None) -> None:
+    """A figure spec's outputs (:mod:`.specs`): ``outputs['png']`` and ``['pdf']``."""
+    save_figure(fig, outputs["png"], outputs["pdf"], inputs=inputs, params=params)
 
 
 def save_figure(fig, png: str | Path, pdf: str | Path | None = None, dpi: int = 150,

@@ -2,10 +2,14 @@
 
 A *cell* is one reconstruction: a run (a method plus options, ``config['runs']``) applied to one
 dataset (profile, n, partial set, noise model, δ, noise seed) of a study. Exact data (δ = 0) do not
-depend on the noise seed or model and are run with seed 0 under the default model only. A cell
-listed by several studies belongs to the first (order :data:`STUDY_ORDER`, then the extra studies
-by name). Cells a method cannot handle (CM on a set that does not determine Λ) are kept apart as
-*not applicable* and appear so in the error table.
+depend on the noise seed or model and are run with seed 0 under the default model only.
+
+An *experiment* is a set of studies. The paper's experiment is the studies :data:`PAPER_STUDIES`
+(with the figures, tables and claims declared for them, :mod:`.specs`); ``paper: false`` in the
+config leaves them out, and any other study under ``studies`` is the user's. A cell listed by
+several studies is computed once, in the batch of the first of them (:func:`studies` order), and
+reported under each (:func:`study_members`). Cells a method cannot handle (CM on a set that does
+not determine Λ) are kept apart as *not applicable* and appear so in the error table.
 
 Every run reconstructs the cells of one (run, profile, n, study) in one process: a *batch*, named
 ``{profile}_n{n}_{study}``. A batched method (``nn``) trains them together in one vectorised loop;
@@ -27,7 +31,8 @@ from discrete_eit.problem.partial import partial_mask
 
 from . import paths
 
-STUDY_ORDER = ("sizes", "noise", "partial", "prior", "robustness")
+PAPER_STUDIES = ("sizes", "noise", "partial", "prior", "robustness")
+"""The studies of the paper's experiment, in the order that decides which computes a shared cell."""
 
 
 class Cell(NamedTuple):
@@ -71,17 +76,40 @@ class Cell(NamedTuple):
         return f"{paths.batch_dir(self.run, self.batch)}/{self.partial_set}_{self.noise_model}" \
                f"_d{paths.fmt_delta(self.delta)}_s{self.seed}.npz"
 
-    def row(self) -> dict[str, Any]:
-        """The cell's key columns in the result tables."""
-        return {"study": self.study, "run": self.run, "method": self.method, "profile": self.profile,
+    def row(self, study: str | None = None) -> dict[str, Any]:
+        """The cell's key columns in the result tables, reported under ``study`` (default: the
+        study whose batch computes it)."""
+        return {"study": study or self.study, "run": self.run, "method": self.method, "profile": self.profile,
                 "n": self.n, "set": self.partial_set, "noise_model": self.noise_model, "delta": self.delta,
                 "seed": self.seed}
 
 
+def paper(cfg: Mapping[str, Any]) -> bool:
+    """Whether the configuration runs the paper's experiment (``paper``, default true)."""
+    return bool(cfg.get("paper", True))
+
+
+def study_names(cfg: Mapping[str, Any]) -> list[str]:
+    """The studies the configuration runs, in precedence order: the paper's (:data:`PAPER_STUDIES`,
+    unless ``paper: false``), then the user's in config order."""
+    own = [k for k in cfg["studies"] if k not in PAPER_STUDIES]
+    return [*(PAPER_STUDIES if paper(cfg) else ()), *own]
+
+
 def studies(cfg: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    """``(key, study)`` in precedence order; keys as they appear in the config (``studies.X``)."""
-    out = [(f"studies.{k}", cfg["studies"][k]) for k in STUDY_ORDER]
-    return out + [(f"extra_studies.{k}", v) for k, v in sorted(cfg.get("extra_studies", {}).items())]
+    """``(key, study)`` of :func:`study_names`; keys as in the config (``studies.X``)."""
+    return [(f"studies.{k}", cfg["studies"][k]) for k in study_names(cfg)]
+
+
+def _study_cells(study: Mapping[str, Any]):
+    """``(run, profile, n, set, δ, noise model, seed)`` of every cell of one study, in grid order."""
+    for profile in study["profiles"]:
+        for n in study["n"]:
+            for pset in study["sets"]:
+                for delta in study["delta"]:
+                    for model, seed in product(noise_models_for(delta, study), seeds_for(delta, study)):
+                        for run in study["runs"]:
+                            yield run, profile, n, pset, float(delta), model, seed
 
 
 def seeds_for(delta: float, study: Mapping[str, Any]) -> list[int]:
@@ -97,23 +125,26 @@ def noise_models_for(delta: float, study: Mapping[str, Any]) -> list[str]:
 def expand_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> tuple[list[Cell], list[Cell]]:
     """All cells of all studies, deduplicated: ``(cells, not_applicable)``."""
     seen, cells, skipped = set(), [], []
-    for key, st in studies(cfg):
-        name = key.split(".", 1)[1]
-        for profile in st["profiles"]:
-            for n in st["n"]:
-                for pset in st["sets"]:
-                    for delta in st["delta"]:
-                        for model, seed in product(noise_models_for(delta, st), seeds_for(delta, st)):
-                            for run in st["runs"]:
-                                ident = (run, profile, n, pset, model, paths.fmt_delta(delta), seed)
-                                if ident in seen:
-                                    continue
-                                seen.add(ident)
-                                method = cfg["runs"][run]["method"]
-                                ok = _applies(methods[method], pset, n)
-                                c = Cell(name, run, method, profile, n, pset, float(delta), seed, model)
-                                (cells if ok else skipped).append(c)
+    for name in study_names(cfg):
+        for run, profile, n, pset, delta, model, seed in _study_cells(cfg["studies"][name]):
+            ident = (run, profile, n, pset, model, paths.fmt_delta(delta), seed)
+            if ident in seen:
+                continue
+            seen.add(ident)
+            method = cfg["runs"][run]["method"]
+            c = Cell(name, run, method, profile, n, pset, delta, seed, model)
+            (cells if _applies(methods[method], pset, n) else skipped).append(c)
     return cells, skipped
+
+
+def study_members(cfg: Mapping[str, Any], cells: list[Cell]) -> dict[str, list[Cell]]:
+    """``{study: its cells}`` for every study run, each in grid order; a cell shared by studies is
+    listed under each (``cells``: those of :func:`expand_cells`, applicable or not)."""
+    by_ident = {(c.run, c.profile, c.n, c.partial_set, c.noise_model, paths.fmt_delta(c.delta), c.seed): c
+                for c in cells}
+    return {name: [by_ident[run, prof, n, pset, model, paths.fmt_delta(delta), seed]
+                   for run, prof, n, pset, delta, model, seed in _study_cells(cfg["studies"][name])]
+            for name in study_names(cfg)}
 
 
 @cache
@@ -201,14 +232,3 @@ def training_cells(cfg: Mapping[str, Any], cells: list[Cell]) -> list[Cell]:
     """Cells of the network's method (that of ``figures.nn_run``): the training table (Figs 3, 7)."""
     method = cfg["runs"][cfg["figures"]["nn_run"]]["method"]
     return [c for c in cells if c.method == method]
-
-
-TABLES = ("errors", "errors_summary", "speed", "training", "regions", "completion", "sensitivity", "table1",
-          "robustness")
-"""Result tables every run writes (CSV + Markdown), plus ``sensitivity_mc`` when enabled."""
-
-
-def table_files(cfg: Mapping[str, Any]) -> list[str]:
-    """CSV and Markdown of every result table the configuration produces."""
-    names = [*TABLES, *(["sensitivity_mc"] if cfg["monte_carlo"]["enabled"] else [])]
-    return [p for name in names for p in paths.table_paths(name)]

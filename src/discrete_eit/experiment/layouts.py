@@ -1,7 +1,8 @@
-"""Figure layouts of the paper's figures: rows of panels naming the files they show.
+"""Figure layouts: rows of panels naming the files they show (plain, JSON-able data).
 
-A layout is plain data (see :mod:`discrete_eit.experiment.figures`, which renders it); the figure
-rules take their inputs from :func:`discrete_eit.experiment.figures.layout_inputs`.
+:mod:`.figures` renders a layout; :func:`layout_files` lists what it reads (a figure rule's
+inputs). :func:`figure_layouts` gives the paper's Figs 3a–12 and the robustness figure,
+:func:`gallery` one study's gallery (the truth and each run's γ̂ at one cell).
 """
 
 from __future__ import annotations
@@ -12,125 +13,198 @@ from typing import Any
 from discrete_eit.methods.registry import Method
 
 from .config import fixed_edges
-from .grid import method_applies
+from .grid import method_applies, seeds_for
 from .paths import data_path, recon_path, sensitivity_path, table_paths
+
+LATTICE, EXACT, NOISY, PRIOR, CURTIS_MORROW, PARTIAL, TABLES, ROBUSTNESS = (
+    "Paper 1 · the lattice", "Paper 2 · exact data", "Paper 3 · noisy data", "Paper 4 · a known edge",
+    "Paper 5 · Curtis–Morrow", "Paper 6 · partial data", "Paper 7 · tables",
+    "Paper 8 · robustness to the noise model (ours)")
+"""Report sections of the paper's experiment, in paper order (the report sorts them by name)."""
+
+PAPER_FIGURES = (
+    ("fig3a", "Fig 3a: NN training loss, exact data", EXACT),
+    ("fig3b", "Fig 3b: NN training loss at several noise levels", NOISY),
+    ("fig4", "Fig 4: NN reconstructions from exact data", EXACT),
+    ("fig5", "Fig 5: NN reconstructions from noisy data", NOISY),
+    ("fig6", "Fig 6: NN with a free vs a fixed edge", PRIOR),
+    ("fig7", "Fig 7: full vs last3n data", PARTIAL),
+    ("fig8", "Fig 8: Curtis–Morrow vs NN, full data", CURTIS_MORROW),
+    ("fig9", "Fig 9: last3n, completion, CM vs NN", PARTIAL),
+    ("fig10", "Fig 10: sigma0, CM vs NN", PARTIAL),
+    ("fig11", "Fig 11: last2n, CM vs NN", PARTIAL),
+    ("fig12", "Fig 12: NN error vs the linearised prediction", PARTIAL),
+    ("robustness", "Robustness to the noise model (ours)", ROBUSTNESS),
+)
+"""``(name, report title, report section)`` of the paper's layout figures, in paper order."""
+
+
+def layout_files(layout: dict[str, Any]) -> list[str]:
+    """Every file a layout reads (a rule's ``input:``), in a stable order without repeats."""
+    seen: dict[str, None] = {}
+    for row in layout["rows"]:
+        for p in row["panels"]:
+            for key in ("data", "recon", "sens", "table"):
+                if key in p:
+                    seen.setdefault(p[key], None)
+            for key in ("recons", "datas"):
+                for path in p.get(key, []):
+                    seen.setdefault(path, None)
+            for c in p.get("curves", []):
+                seen.setdefault(c["recon"], None)
+    return list(seen)
+
+
+def delta_label(delta: float) -> str:
+    """``exact`` or ``δ = 0.001``: a row label."""
+    return "exact" if float(delta) == 0 else f"δ = {float(delta):g}"
+
+
+def truth_panel(data: str, title: str = "true γ") -> dict[str, Any]:
+    return {"kind": "truth", "data": data, "title": title}
+
+
+def reconstruction_panels(recon: str, data: str, label: str, applies: bool = True, partial_set: str = "",
+                          mark=()) -> list[dict[str, Any]]:
+    """[γ̂, pointwise error] of one reconstruction, or two text panels where the run's method does
+    not apply to the partial set."""
+    if not applies:
+        return [{"kind": "text", "title": f"{label}: γ̂",
+                 "text": f"{label}: not applicable\n(Λ cannot be completed\nfrom {partial_set})"},
+                {"kind": "text", "title": f"{label}: error", "text": ""}]
+    return [{"kind": "gamma", "recon": recon, "title": f"{label}: γ̂", "mark": list(mark)},
+            {"kind": "error", "recon": recon, "data": data, "title": f"{label}: |γ̂−γ|/γ", "mark": list(mark)}]
+
+
+class _PaperCells:
+    """Paths of the cells the paper's figures show: the figures' profile and noise seed (exact
+    data: seed 0), the working size unless a size is given."""
+
+    def __init__(self, cfg: Mapping[str, Any], methods: Mapping[str, Method]):
+        self.cfg, self.methods = cfg, methods
+        fig = cfg["figures"]
+        self.profile, self.seed, self.n = fig["profile"], fig["seed"], fig["working_n"]
+
+    def seed_of(self, delta: float) -> int:
+        return 0 if float(delta) == 0 else self.seed
+
+    def data(self, pset: str, delta: float, n: int | None = None) -> str:
+        return data_path(self.profile, n or self.n, pset, delta, self.seed_of(delta))
+
+    def recon(self, run: str, pset: str, delta: float, n: int | None = None) -> str:
+        return recon_path(run, self.profile, n or self.n, pset, delta, self.seed_of(delta))
+
+    def pair(self, run: str, pset: str, delta: float, label: str, n: int | None = None, mark=()) -> list:
+        """[γ̂, error] panels of ``run`` on one cell."""
+        applies = method_applies(self.cfg, self.methods, run, pset, n or self.n)
+        return reconstruction_panels(self.recon(run, pset, delta, n), self.data(pset, delta, n), label,
+                                     applies, pset, mark)
+
+    def truth(self, pset: str = "full", n: int | None = None) -> dict[str, Any]:
+        return truth_panel(self.data(pset, 0, n))
 
 
 def figure_layouts(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> dict[str, dict]:
-    """``{figure name: layout}`` of Figs 3a–12 and the robustness figure for this configuration."""
-    FIG = cfg["figures"]
-    _P, _S, _WN = FIG["profile"], FIG["seed"], FIG["working_n"]
-    _NN, _CM = FIG["nn_run"], FIG["cm_run"]
-    _ST = cfg["studies"]
+    """``{figure name: layout}`` of :data:`PAPER_FIGURES` for this configuration."""
+    fig, studies = cfg["figures"], cfg["studies"]
+    cells = _PaperCells(cfg, methods)
+    wn, nn_run, cm_run = cells.n, fig["nn_run"], fig["cm_run"]
 
-    def _seed(delta):
-        return 0 if float(delta) == 0 else _S
+    def cm_vs_nn(pset: str) -> list[dict]:
+        return [{"label": delta_label(d), "panels": [cells.truth(pset)] + cells.pair(cm_run, pset, d, "CM")
+                 + cells.pair(nn_run, pset, d, "NN")} for d in fig["compare_deltas"]]
 
+    def loss(title: str, curves: list[tuple[str, str, str]]) -> dict[str, Any]:
+        return {"kind": "loss", "title": title,
+                "curves": [{"label": label, "recon": recon, "ls": ls} for label, recon, ls in curves]}
 
-    def _d(n, pset, delta):
-        return data_path(_P, n, pset, delta, _seed(delta))
-
-
-    def _r(run, n, pset, delta):
-        return recon_path(run, _P, n, pset, delta, _seed(delta))
-
-
-    def _applies(run, n, pset):
-        return method_applies(cfg, methods, run, pset, n)
-
-
-    def _pair(run, n, pset, delta, label, mark=()):
-        """[γ̂, error] panels of one reconstruction (or a 'not applicable' note)."""
-        if not _applies(run, n, pset):
-            return [{"kind": "text", "title": f"{label}: γ̂",
-                     "text": f"{label}: not applicable\n(Λ cannot be completed\nfrom `{pset}`)"},
-                    {"kind": "text", "title": f"{label}: error", "text": ""}]
-        return [{"kind": "gamma", "recon": _r(run, n, pset, delta), "title": f"{label}: γ̂",
-                 "mark": list(mark)},
-                {"kind": "error", "recon": _r(run, n, pset, delta), "data": _d(n, pset, delta),
-                 "title": f"{label}: |γ̂−γ|/γ", "mark": list(mark)}]
-
-
-    def _truth(n, pset="full"):
-        return {"kind": "truth", "data": _d(n, pset, 0), "title": "true γ"}
-
-
-    def _dlabel(delta):
-        return "exact" if float(delta) == 0 else f"δ = {float(delta):g}"
-
-
-    def _compare(pset, study):
-        rows = []
-        for delta in FIG["compare_deltas"]:
-            rows.append({"label": _dlabel(delta),
-                         "panels": [_truth(_WN, pset)] + _pair(_CM, _WN, pset, delta, "CM")
-                         + _pair(_NN, _WN, pset, delta, "NN")})
-        return rows
-
-    L = {}
-    L["fig3a"] = {"title": "Fig 3a: NN training loss, exact data", "panel_size": 4.0, "rows": [
-        {"panels": [{"kind": "loss", "title": "exact data, full Λ",
-                     "curves": [{"label": f"n = {n}", "recon": _r(_NN, n, "full", 0)}
-                                for n in _ST["sizes"]["n"]]}]}]}
-    L["fig3b"] = {"title": f"Fig 3b: NN training loss at several noise levels (n = {_WN})",
-                  "panel_size": 4.0, "rows": [
-        {"panels": [{"kind": "loss", "title": "full Λ",
-                     "curves": [{"label": _dlabel(d), "recon": _r(_NN, _WN, "full", d)}
-                                for d in _ST["noise"]["delta"]]}]}]}
-    L["fig4"] = {"title": "Fig 4: NN reconstructions from exact data", "rows": [
-        {"label": f"n = {n}", "panels": [_truth(n)] + _pair(_NN, n, "full", 0, "NN")}
-        for n in _ST["sizes"]["n"]]}
-    L["fig5"] = {"title": f"Fig 5: NN reconstructions from noisy data (n = {_WN})", "rows": [
-        {"label": _dlabel(d), "panels": [_truth(_WN)] + _pair(_NN, _WN, "full", d, "NN")}
-        for d in FIG["noise_deltas"]]}
+    out = {}
+    out["fig3a"] = {"title": "Fig 3a: NN training loss, exact data", "panel_size": 4.0, "rows": [{"panels": [
+        loss("exact data, full Λ", [(f"n = {n}", cells.recon(nn_run, "full", 0, n), "-")
+                                    for n in studies["sizes"]["n"]])]}]}
+    out["fig3b"] = {"title": f"Fig 3b: NN training loss at several noise levels (n = {wn})", "panel_size": 4.0,
+                    "rows": [{"panels": [loss("full Λ", [(delta_label(d), cells.recon(nn_run, "full", d), "-")
+                                                         for d in studies["noise"]["delta"]])]}]}
+    out["fig4"] = {"title": "Fig 4: NN reconstructions from exact data", "rows": [
+        {"label": f"n = {n}", "panels": [cells.truth(n=n)] + cells.pair(nn_run, "full", 0, "NN", n)}
+        for n in studies["sizes"]["n"]]}
+    out["fig5"] = {"title": f"Fig 5: NN reconstructions from noisy data (n = {wn})", "rows": [
+        {"label": delta_label(d), "panels": [cells.truth()] + cells.pair(nn_run, "full", d, "NN")}
+        for d in fig["noise_deltas"]]}
     mark = fixed_edges(cfg)
-    L["fig6"] = {"title": f"Fig 6: NN with free vs fixed edge (n = {_WN}; fixed edge outlined red)",
-                 "rows": [{"label": _dlabel(d), "panels": _pair(_NN, _WN, "full", d, "free", mark)
-                           + _pair(FIG["fixed_run"], _WN, "full", d, "fixed", mark)}
-                          for d in _ST["prior"]["delta"]]}
-    L["fig7"] = {"title": f"Fig 7: full vs last3n data, NN (n = {_WN})", "error_scale": "row", "rows": [
-        {"label": _dlabel(d), "panels": [
-            {"kind": "loss", "title": "training loss", "curves": [
-                {"label": "full", "recon": _r(_NN, _WN, "full", d)},
-                {"label": "last3n", "recon": _r(_NN, _WN, "last3n", d), "ls": "--"}]}]
-            + _pair(_NN, _WN, "full", d, "full") + _pair(_NN, _WN, "last3n", d, "last3n")}
-        for d in FIG["compare_deltas"]]}
-    L["fig8"] = {"title": f"Fig 8: Curtis–Morrow vs NN, full data (n = {_WN})", "error_scale": "row",
-                 "rows": _compare("full", "noise")}
-    rows9 = _compare("last3n", "partial")
-    # first column: the completion error (row 1) and CM's error after completion (row 2), both
-    # pseudo-inverses of the rank rule (completion_pinv)
-    firsts = [{"kind": "completion", "table": "results/tables/completion.csv", "set": "last3n",
-               "metric": "block_error", "title": "completion error, N×N block"},
-              {"kind": "completion", "table": "results/tables/completion.csv", "set": "last3n",
-               "metric": "cm_rel_l2", "title": "CM after completion"}]
-    for i, r in enumerate(rows9):
-        r["panels"] = [firsts[i] if i < len(firsts) else {"kind": "text", "text": ""}] + r["panels"]
-    L["fig9"] = {"title": f"Fig 9: last3n — completion error; CM (after completion) vs NN (n = {_WN})",
-                 "error_scale": "row", "rows": rows9}
-    L["fig10"] = {"title": f"Fig 10: sigma0 (minimal set) — CM vs NN (n = {_WN})", "error_scale": "row",
-                  "rows": _compare("sigma0", "partial")}
-    L["fig11"] = {"title": f"Fig 11: last2n — CM vs NN (n = {_WN})", "error_scale": "row",
-                  "rows": _compare("last2n", "partial")}
-    sd = FIG["small_delta"]
-    seeds = _ST["partial"]["seeds"]
-    err_row, std_row = [], []
-    for pset in _ST["partial"]["sets"]:
-        err_row.append({"kind": "rms_error", "title": f"{pset}: NN error",
-                        "recons": [recon_path(_NN, _P, _WN, pset, sd, s) for s in seeds],
-                        "datas": [data_path(_P, _WN, pset, sd, s) for s in seeds]})
-        std_row.append({"kind": "std", "title": f"{pset}: predicted",
-                        "sens": sensitivity_path(_P, _WN, pset), "delta": sd})
-    L["fig12"] = {"title": f"Fig 12: NN error (RMS over {len(seeds)} seeds) vs linearised prediction "
-                  f"(n = {_WN}, δ = {sd:g})",
-                  "error_label": "relative error / predicted relative std",
-                  "rows": [{"label": "NN |γ̂−γ|/γ", "panels": err_row},
-                           {"label": "predicted std/γ", "panels": std_row}]}
-    rb = _ST["robustness"]
-    sizes = ", ".join(map(str, rb["n"]))
-    L["robustness"] = {"title": f"Robustness: error vs noise level under each noise model (n = {sizes}, "
-                       f"full data; mean ± std over the seeds {', '.join(map(str, rb['seeds']))})",
-                       "panel_size": 3.6, "margin_left": 1.0, "rows": [{"panels": [
-                           {"kind": "robustness", "table": table_paths("robustness")[0], "noise_model": m,
-                            "title": f"noise model: {m}"} for m in rb["noise_models"]]}]}
-    return L
+    out["fig6"] = {"title": f"Fig 6: NN with free vs fixed edge (n = {wn}; fixed edge outlined red)", "rows": [
+        {"label": delta_label(d), "panels": cells.pair(nn_run, "full", d, "free", mark=mark)
+         + cells.pair(fig["fixed_run"], "full", d, "fixed", mark=mark)} for d in studies["prior"]["delta"]]}
+    out["fig7"] = {"title": f"Fig 7: full vs last3n data, NN (n = {wn})", "error_scale": "row", "rows": [
+        {"label": delta_label(d), "panels": [loss("training loss", [
+            ("full", cells.recon(nn_run, "full", d), "-"), ("last3n", cells.recon(nn_run, "last3n", d), "--")])]
+         + cells.pair(nn_run, "full", d, "full") + cells.pair(nn_run, "last3n", d, "last3n")}
+        for d in fig["compare_deltas"]]}
+    out["fig8"] = {"title": f"Fig 8: Curtis–Morrow vs NN, full data (n = {wn})", "error_scale": "row",
+                   "rows": cm_vs_nn("full")}
+    # Fig 9's first row: the completion error and CM's error after completion against δ, for both
+    # pseudo-inverses of the rank rule (completion_pinv); then CM vs NN at each δ
+    completion = [{"kind": "completion", "table": table_paths("completion")[0], "set": "last3n",
+                   "metric": metric, "title": title}
+                  for metric, title in (("block_error", "completion error, N×N block"),
+                                        ("cm_rel_l2", "CM after completion"))]
+    out["fig9"] = {"title": f"Fig 9: last3n — completion error; CM (after completion) vs NN (n = {wn})",
+                   "error_scale": "row",
+                   "rows": [{"label": "completion vs δ", "panels": completion}, *cm_vs_nn("last3n")]}
+    out["fig10"] = {"title": f"Fig 10: sigma0 (minimal set) — CM vs NN (n = {wn})", "error_scale": "row",
+                    "rows": cm_vs_nn("sigma0")}
+    out["fig11"] = {"title": f"Fig 11: last2n — CM vs NN (n = {wn})", "error_scale": "row",
+                    "rows": cm_vs_nn("last2n")}
+    small, partial = fig["small_delta"], studies["partial"]
+    seeds = partial["seeds"]
+    out["fig12"] = {
+        "title": f"Fig 12: NN error (RMS over {len(seeds)} seeds) vs linearised prediction (n = {wn}, "
+                 f"δ = {small:g})",
+        "error_label": "relative error / predicted relative std",
+        "rows": [{"label": "NN |γ̂−γ|/γ", "panels": [
+                     {"kind": "rms_error", "title": f"{pset}: NN error",
+                      "recons": [recon_path(nn_run, cells.profile, wn, pset, small, s) for s in seeds],
+                      "datas": [data_path(cells.profile, wn, pset, small, s) for s in seeds]}
+                     for pset in partial["sets"]]},
+                 {"label": "predicted std/γ", "panels": [
+                     {"kind": "std", "title": f"{pset}: predicted", "delta": small,
+                      "sens": sensitivity_path(cells.profile, wn, pset)} for pset in partial["sets"]]}]}
+    robust = studies["robustness"]
+    out["robustness"] = {
+        "title": f"Robustness: error vs noise level under each noise model (n = "
+                 f"{', '.join(map(str, robust['n']))}, full data; mean ± std over the seeds "
+                 f"{', '.join(map(str, robust['seeds']))})",
+        "panel_size": 3.6, "margin_left": 1.0, "rows": [{"panels": [
+            {"kind": "robustness", "table": table_paths("robustness")[0], "noise_model": m,
+             "title": f"noise model: {m}"} for m in robust["noise_models"]]}]}
+    return out
+
+
+def gallery_cell(study: Mapping[str, Any]) -> dict[str, Any]:
+    """The cell a study's gallery shows: ``study['gallery']`` where given, else the first profile,
+    set and noise model, the largest n and δ, and the first seed of that δ."""
+    chosen = dict(study.get("gallery") or {})
+    delta = chosen.get("delta", max(study["delta"]))
+    return {"profile": chosen.get("profile", study["profiles"][0]), "n": chosen.get("n", max(study["n"])),
+            "set": chosen.get("set", study["sets"][0]), "delta": delta,
+            "noise_model": chosen.get("noise_model", study["noise_models"][0]),
+            "seed": chosen.get("seed", seeds_for(delta, study)[0])}
+
+
+def gallery(exp, study: str) -> dict[str, Any]:
+    """A study's gallery: the true γ and each run's γ̂ in one row, their pointwise errors below, at
+    :func:`gallery_cell` (``exp``: a :class:`.specs.Experiment`)."""
+    st = exp.study(study)
+    c = gallery_cell(st)
+    where = (c["profile"], c["n"], c["set"], c["delta"], c["seed"], c["noise_model"])
+    data = data_path(*where)
+    gammas, errors = [truth_panel(data)], [{"kind": "text", "text": ""}]
+    for run in st["runs"]:
+        applies = method_applies(exp.cfg, exp.methods, run, c["set"], c["n"])
+        g, e = reconstruction_panels(recon_path(run, *where), data, run, applies, c["set"])
+        gammas.append(g)
+        errors.append(e)
+    rows = [{"label": "γ", "panels": gammas}, {"label": "error", "panels": errors}]
+    noise = "" if c["delta"] == 0 else f", noise model {c['noise_model']}, seed {c['seed']}"
+    return {"title": f"Study {study}: profile {c['profile']}, n = {c['n']}, set {c['set']}, "
+                     f"{delta_label(c['delta'])}{noise}", "rows": rows}

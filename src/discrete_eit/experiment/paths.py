@@ -7,6 +7,8 @@ shared by runs).
     results/recon/{run}/{profile}/n{n}/{partial_set}/{noise_model}/d{delta}_s{seed}.npz  reconstruction
     results/recon_batches/{run}/{batch}/                                          a batched run's output
     results/sensitivity/{profile}/n{n}/{partial_set}.npz                          linearised prediction
+    results/tables/{name}.csv|.md|.html, results/figures/{name}.png|.pdf          tables, figures
+    results/studies/{study}/{name}.…                                              a study's own outputs
 
 δ is written with Python's ``g`` format (0, 1e-05, 0.001, …). The noise model is a registered name
 (:data:`discrete_eit.problem.noise.NOISE_MODELS`); exact data (δ = 0) are the same under every
@@ -28,6 +30,7 @@ LOG_DIR = "results/logs"
 BENCHMARK_DIR = "results/benchmarks"
 TABLE_DIR = "results/tables"
 FIGURE_DIR = "results/figures"
+STUDY_DIR = "results/studies"
 CLAIMS = "results/claims.md"
 MANIFEST = "results/provenance.json"
 METRICS = "results/metrics.json"
@@ -91,6 +94,11 @@ def batch_dir(run: str, batch: str) -> str:
 def sidecar(path: str) -> str:
     """The provenance sidecar of an artifact."""
     return f"{path}.json"
+
+
+def study_dir(study: str) -> str:
+    """Where a study's own tables and figures go."""
+    return f"{STUDY_DIR}/{study}"
 
 
 def table_paths(name: str) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """Result tables of the workflow: error table, per-cell summaries, Table 1, speed and more.
 
 Pure functions from plain records (dicts, arrays) to :class:`pandas.DataFrame`, plus writers for
-CSV and Markdown. The workflow scripts (``workflow/scripts/*.py``) only load files and call
+CSV, Markdown and HTML. The tables' build functions (:mod:`.table_builds`) load files and call
 these; the unit tests exercise them on synthetic records.
 
 Key columns of every per-run table: ``profile, n, set, noise_model, delta, seed, run, method``.
@@ -104,6 +104,12 @@ def build_error_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     df = df[ERROR_COLUMNS].sort_values(["profile", "n", "set", "noise_model", "delta", "seed", "run"],
                                        kind="stable")
     return df.reset_index(drop=True)
+
+
+def unique_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """The error table with one row per cell: a cell several studies report appears once (its
+    first row; the rows differ only in ``study``)."""
+    return df.drop_duplicates(subset=KEYS, keep="first")
 
 
 def summarise_errors(df: pd.DataFrame) -> pd.DataFrame:
@@ -214,39 +220,6 @@ def block_error(completed: np.ndarray, exact: np.ndarray, n: int) -> float:
     return relative_l2_error(a, b)  # Frobenius norms of the blocks
 
 
-def completion_rows(dataset, cm_options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Both completions of one partial dataset, and Curtis–Morrow after each.
-
-    Parameters
-    ----------
-    dataset : :class:`~discrete_eit.problem.datasets.Dataset` with ``gamma_true`` (a completable set).
-    cm_options : options of the ``cm`` method (e.g. those of ``figures.cm_run``); its
-        ``completion_pinv`` is replaced by each of :data:`~discrete_eit.problem.completion.COMPLETION_PINVS`.
-
-    Returns
-    -------
-    One row per ``completion_pinv``: ``block_error`` (:func:`block_error` against the exact Λ of
-    ``gamma_true``), ``cm_rel_l2`` (CM's relative ℓ² error of γ̂, as computed even when γ̂ is
-    invalid as in the error table; ``inf`` when γ̂ has non-finite entries) and ``cm_invalid``
-    (γ̂ non-finite or non-positive somewhere).
-    """
-    from discrete_eit.methods.registry import reconstruct
-    from discrete_eit.problem.completion import COMPLETION_PINVS
-    from discrete_eit.problem.forward import dtn_matrix
-
-    exact = dtn_matrix(dataset.lattice, dataset.gamma_true)
-    rows = []
-    for pinv in COMPLETION_PINVS:
-        rec = reconstruct("cm", dataset, **{**dict(cm_options or {}), "completion_pinv": pinv})
-        finite = bool(np.all(np.isfinite(rec.gamma)))
-        rows.append({"profile": dataset.profile, "n": dataset.n, "set": dataset.partial_set,
-                     "delta": dataset.delta, "seed": dataset.seed, "completion_pinv": pinv,
-                     "block_error": block_error(rec.arrays["dtn_completed"], exact, dataset.n),
-                     "cm_rel_l2": relative_l2_error(rec.gamma, dataset.gamma_true) if finite else math.inf,
-                     "cm_invalid": not (finite and bool(np.all(rec.gamma > 0)))})
-    return rows
-
-
 def completion_summary(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Per (profile, n, set, δ, completion_pinv): median / min / max over seeds of the block error
     and of CM's error after completion; ``ratio_to_delta`` = median block error / δ."""
@@ -327,6 +300,35 @@ def to_markdown(df: pd.DataFrame) -> str:
     for row in df.itertuples(index=False):
         lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
     return "\n".join(lines) + "\n"
+
+
+def to_html(df: pd.DataFrame, title: str | None = None, note: str | None = None) -> str:
+    """A standalone HTML page of the table (3 significant digits, as the Markdown), for the report."""
+    import html
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>\n"
+                   for row in df.itertuples(index=False))
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title or '')}</title>"
+            f"<style>{_HTML_STYLE}</style></head><body>\n"
+            + (f"<h1>{html.escape(title)}</h1>\n" if title else "")
+            + (f"<p>{html.escape(note)}</p>\n" if note else "")
+            + f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>\n</body></html>\n")
+
+
+_HTML_STYLE = ("body{font-family:sans-serif;font-size:13px;margin:1em}table{border-collapse:collapse}"
+               "th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee;"
+               "position:sticky;top:0}tr:nth-child(even){background:#f8f8f8}")
+
+
+def write_result(df: pd.DataFrame, outputs: Mapping[str, str], title: str = "", note: str = "",
+                 inputs: Sequence[str | Path] = (), params: Mapping[str, Any] | None = None) -> None:
+    """A table spec's outputs (:mod:`.specs`): ``outputs['csv']``, ``['md']`` and ``['html']``."""
+    write_table(df, outputs["csv"], outputs["md"], title or None, note or None, inputs, params)
+    from discrete_eit.artifacts.formats import write_bytes_artifact
+
+    write_bytes_artifact(outputs["html"], to_html(df, title, note).encode(), "table", dict(params or {}),
+                         list(inputs))
 
 
 def write_table(df: pd.DataFrame, csv_path: str | Path, md_path: str | Path | None = None,
