@@ -1,4 +1,4 @@
-"""The two pseudo-inverses of the completion's rank rule, measured (issue 13, item 6).
+"""The two pseudo-inverses of the completion's rank rule, measured (docs/MATH.md §6).
 
 ``completion_pinv = truncated`` (ours: the pseudo-inverse truncated to rank i) against ``plain``
 (Moore–Penrose, the paper's formula), on the completable partial sets at n = 6 (wave profile):

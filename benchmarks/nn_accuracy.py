@@ -1,4 +1,4 @@
-"""The network's exact-data accuracy per n, measured (issue 6's must-show, MATH.md §4).
+"""The network's exact-data accuracy per n, measured (MATH.md §4).
 
 Trains the paper's configuration (``nn`` defaults: Adam 2e-3, λ = 10, clip 0.1, plateau rule,
 moment-rate schedule) on exact wave-profile data for each (n, iteration budget) and records the

@@ -1,4 +1,4 @@
-"""Speed of the NN's Adam loop: the fused numba kernel beside the torch path (issue 12).
+"""Speed of the NN's Adam loop: the fused numba kernel beside the torch path.
 
 µs per problem-iteration (time of a run / iterations / batch size), float64, one thread, for
 
@@ -36,7 +36,7 @@ from discrete_eit.methods.nn.training import initial_gamma
 RESULTS = Path(__file__).parent / "results"
 FIELDS = ["n", "batch", "impl", "us_wall", "us_cpu", "iterations", "compile_s", "load_before",
           "load_after"]
-#: The issue's targets at batch 1 on an idle machine (µs per problem-iteration).
+#: The kernel's speed targets at batch 1 on an idle machine (µs per problem-iteration).
 TARGETS = {6: 10.0, 10: 35.0, 12: 80.0}
 
 

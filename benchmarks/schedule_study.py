@@ -1,4 +1,4 @@
-"""Is Fig 3a's failure the paper's schedule or ours? The β schedules compared (issue 13, item 5).
+"""Is Fig 3a's failure the paper's schedule or ours? The β schedules compared (docs/workflow.md, "Schedule").
 
 Trains method ``nn`` (numba kernel) with its defaults — the default grid's run: 2·10⁵ iterations,
 stop rule ``min-step`` — on the wave profile for every variant

@@ -23,6 +23,18 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def source_line(pythonpath: Path) -> str:
+    """The timed source tree as the results name it: relative to this checkout, never a machine path."""
+    path = pythonpath.resolve()
+    if path.is_relative_to(ROOT):
+        return f"Source: `{path.relative_to(ROOT).as_posix() or '.'}` of this checkout"
+    probe = subprocess.run(["git", "-C", str(path), "rev-parse", "--short", "HEAD"], capture_output=True,
+                           text=True, check=False)
+    commit = probe.stdout.strip() if probe.returncode == 0 else ""
+    return f"Source: another checkout's source tree{f' (commit {commit})' if commit else ''}"
 
 
 def commands(d: Path) -> dict[str, list[str]]:
@@ -44,7 +56,7 @@ def commands(d: Path) -> dict[str, list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--pythonpath", type=Path, default=Path(__file__).resolve().parents[1] / "src",
+    parser.add_argument("--pythonpath", type=Path, default=ROOT / "src",
                         help="source tree to time (default: this checkout's src)")
     parser.add_argument("--tag", default="", help="suffix of the results files")
     args = parser.parse_args()
@@ -77,7 +89,7 @@ def main() -> None:
     (RESULTS / f"startup{suffix}.csv").write_text("\n".join(csv) + "\n")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     md = [f"# Start-up of short commands ({args.runs} runs each, round-robin; load average {load:.1f})",
-          "", f"Source: `{args.pythonpath}`", "",
+          "", source_line(args.pythonpath), "",
           "| command | median wall (s) | × `import numpy` | min (s) |", "|---|---|---|---|"]
     md += [f"| {n} | {m:.3f} | {r:.2f} | {lo:.3f} |" for n, m, r, lo in rows]
     (RESULTS / f"startup{suffix}.md").write_text("\n".join(md) + "\n")
