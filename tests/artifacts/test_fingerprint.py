@@ -127,6 +127,7 @@ def test_specs_that_run_a_method_by_name_cover_its_module(load_config, methods):
     exp = specs.Experiment(load_config(), methods)
     jobs = {o.rule: specs.job_params(o, exp) for o in specs.instances(exp)}
     completion = code_fingerprint(**jobs["table_completion"]["code"])
-    assert "discrete_eit.methods.cm" in completion["modules"] and "discrete_eit.methods.cm" in completion["roots"]
+    assert "discrete_eit.methods.cm" in completion["modules"]
+    assert "discrete_eit.methods.cm" in completion["roots"]
     assert "workflow/scripts/build.py" in completion["files"]
     assert "discrete_eit.methods.cm" not in code_fingerprint(**jobs["table_training"]["code"])["modules"]

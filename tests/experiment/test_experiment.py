@@ -143,7 +143,8 @@ def test_option_args_are_shell_words():
 def test_tables_and_layouts_read_only_files_the_grid_makes(quick_cfg):
     cells, _ = grid.expand_cells(quick_cfg, METHODS)
     outputs = specs.instances(specs.Experiment(quick_cfg, METHODS))
-    made = {c.data for c in cells} | {c.recon for c in cells} | {p for o in outputs for p in o.outputs.values()}
+    made = {c.data for c in cells} | {c.recon for c in cells}
+    made |= {p for o in outputs for p in o.outputs.values()}
     made |= {paths.sensitivity_path(*t) for t in grid.sensitivity_targets(quick_cfg)}
     for name, layout in figure_layouts(quick_cfg, METHODS).items():
         missing = set(layout_files(layout)) - made

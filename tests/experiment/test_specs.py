@@ -67,9 +67,10 @@ def test_a_cell_of_several_studies_is_computed_once_and_listed_under_each(load_c
     assert sum(c == shared[0] for c in exp.cells) == 1
     quick = specs.Experiment(load_config("config/quick.yaml"), methods)
     assert exp.cells == quick.cells and grid.batches(exp.cells) == grid.batches(quick.cells)
-    reported = specs.job_params(next(o for o in specs.instances(exp) if o.rule == "table_errors"), exp)["args"]
+    errors_table = next(o for o in specs.instances(exp) if o.rule == "table_errors")
+    reported = specs.job_params(errors_table, exp)["args"]
     where = reported["cells"].index(shared[0].row())
-    assert reported["studies"][where] == ["noise", "repeat"]
+    assert reported["studies"][where] == ["noise", "partial", "robustness", "repeat"]
     assert {o.rule for o in specs.instances(exp)} - {o.rule for o in specs.instances(quick)} == \
         {"table_summary_repeat", "figure_gallery_repeat"}
 

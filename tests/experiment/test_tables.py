@@ -135,7 +135,8 @@ def test_completion_rows_both_pseudo_inverses_and_cm_after_each():
 
     n = 3
     gamma = conductivity_profile("wave", n)
-    exact = table_builds.completion_rows(generate_dataset(gamma, n, partial_set="last3n"), {"variant": "one-sided"})
+    exact = table_builds.completion_rows(generate_dataset(gamma, n, partial_set="last3n"),
+                                         {"variant": "one-sided"})
     assert [r["completion_pinv"] for r in exact] == ["truncated", "plain"]
     assert all(r["block_error"] < 1e-14 and r["cm_rel_l2"] < 1e-12 and not r["cm_invalid"] for r in exact)
     ds = generate_dataset(gamma, n, delta=1e-3, seed=4, partial_set="last3n")

@@ -245,7 +245,8 @@ def test_headline_values_are_log10_of_the_tables(load_config, methods):
                            {"set": "full", "run": "ols", "ratio": 9.0}])
     claims = cl.claims_table([cl.Claim("Fig 4", "s", "t", "e", v) for v in ("PASS", "PASS", "FAIL")])
     # a cell a second study reports: a row more, the same cell
-    errors = pd.concat([errors.assign(study="sizes"), errors.iloc[:1].assign(study="mine")], ignore_index=True)
+    errors = pd.concat([errors.assign(study="sizes"), errors.iloc[:1].assign(study="mine")],
+                       ignore_index=True)
     tables = {"errors": errors, "summary": tb.summarise_errors(tb.unique_cells(errors)), "training": training,
               "completion": completion, "table1": table1, "claims": claims}
     m = dv.headline_metrics(tables, cfg, methods)

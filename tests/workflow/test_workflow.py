@@ -27,7 +27,8 @@ from discrete_eit.artifacts.evaluation import evaluate_reconstruction
 pytestmark = pytest.mark.workflow
 
 TABLES = ["errors", "errors_summary", "speed", "training", "regions", "completion", "sensitivity", "table1",
-          "sensitivity_mc", "robustness"]
+          "sensitivity_mc", "robustness", "claims"]
+STUDIES = ["sizes", "noise", "partial", "prior", "robustness"]
 FIGURES = ["fig1", "fig3a", "fig3b", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11",
            "fig12", "robustness"]
 # Rows of these tables must carry finite numbers (NaN allowed only where documented).
@@ -63,7 +64,7 @@ def _tables(wd: Path) -> dict[str, pd.DataFrame]:
 def test_quick_run_outputs(quick_run):
     wd = quick_run
     for t in TABLES:
-        for ext in ("csv", "md"):
+        for ext in ("csv", "md", "html") if t != "claims" else ("csv",):
             assert (wd / "results/tables" / f"{t}.{ext}").stat().st_size > 0, f"{t}.{ext}"
     for f in FIGURES:
         for ext in ("png", "pdf"):
@@ -109,10 +110,73 @@ def test_quick_run_outputs(quick_run):
         cell = f"{row.profile}/n{row.n}/{row.set}/{row.noise_model}/d{row.delta:g}_s{row.seed}"
         assert (wd / f"data/dtn/{cell}.npz").is_file(), cell
         assert row.source == f"results/recon/{row.run}/{cell}.npz" and (wd / row.source).is_file()
+    cells = errors.drop_duplicates("source")   # a cell several studies report: one reconstruction
     metrics = json.loads((wd / "results/metrics.json").read_text())   # the headline subset
-    assert metrics["cells"]["total"] == len(errors) and metrics["fig4"]["log10_error"]
+    assert metrics["cells"]["total"] == len(cells) < len(errors) and metrics["fig4"]["log10_error"]
+    assert metrics["claims"] == {k: int((tables["claims"]["verdict"] == v).sum())
+                                 for k, v in (("pass", "PASS"), ("fail", "FAIL"), ("na", "N/A"))}
     full = json.loads((wd / "results/metrics_full.json").read_text())  # every cell
-    assert full["cells"]["total"] == len(errors) and full["rel_l2"]
+    assert full["cells"]["total"] == len(cells) and full["rel_l2"]
+
+
+def test_every_study_is_reported_with_its_own_outputs(quick_run):
+    """Each cell's rows name every study that lists it; each study has its summary and figures."""
+    errors = pd.read_csv(quick_run / "results/tables/errors.csv")
+    assert list(dict.fromkeys(errors["study"])) != [] and set(errors["study"]) == set(STUDIES)
+    # the robustness study repeats the noise study's cells of the relative model: same file, two rows
+    shared = errors[(errors["noise_model"] == "relative") & (errors["delta"] == 1e-2) & (errors["n"] == 4)
+                    & (errors["set"] == "full") & (errors["run"] == "cm")]
+    assert sorted(shared["study"]) == ["noise", "partial", "robustness"] and shared["source"].nunique() == 1
+    assert (shared.drop(columns="study").nunique() <= 1).all()
+    for study in STUDIES:
+        rows = errors[errors["study"] == study]
+        summary = pd.read_csv(quick_run / f"results/studies/{study}/summary.csv")
+        assert summary["n_seeds"].sum() == len(rows), study
+        assert (quick_run / f"results/studies/{study}/gallery.png").stat().st_size > 10_000
+    made = {p.name for p in (quick_run / "results/studies").glob("*/error_vs_*.png")}
+    assert made == {"error_vs_n.png", "error_vs_delta.png"}
+    assert (quick_run / "results/studies/sizes/error_vs_n.png").is_file()
+    assert (quick_run / "results/studies/noise/error_vs_delta.png").is_file()
+
+
+def test_a_study_repeating_a_noise_cell_adds_rows_not_work(quick_run, tmp_path):
+    """The quick config plus a study of one cell of the paper's noise study: nothing to compute but
+    the tables that list it (a dry run on the finished quick run)."""
+    overlay = tmp_path / "repeat.yaml"
+    overlay.write_text(yaml.safe_dump({"studies": {"repeat": {"n": [4], "delta": [1.0e-4], "runs": ["nn"]}}}))
+    counts = job_counts(snakemake(quick_run, "-n", *QUICK, str(overlay), timeout=300))
+    assert not {"generate", "reconstruct", "reconstruct_batch", "file_batch_member"} & set(counts), counts
+    assert {"table_errors", "table_summary_repeat", "figure_gallery_repeat"} <= set(counts), counts
+
+
+def test_an_own_experiment_runs_only_its_study(tmp_path):
+    """config/own_study.yaml (paper: false): no paper work planned; 12 rows labelled with the study,
+    its four outputs; a further study repeating its cells adds rows, not reconstructions."""
+    wd = copy_workflow(tmp_path / "own")
+    own = ["--configfile", "config/own_study.yaml"]
+    counts = job_counts(snakemake(wd, "-n", *own, timeout=300))
+    assert not {"reconstruct_batch", "sensitivity", "claims", "figure_fig4", "table_table1",
+                "table_sensitivity_mc"} & set(counts), counts
+    assert counts["generate"] == 6 and counts["file_batch_member"] == 12, counts
+    snakemake(wd, "--cores", "2", *own, timeout=900)
+    errors = pd.read_csv(wd / "results/tables/errors.csv")
+    assert len(errors) == 12 and set(errors["study"]) == {"mine"} and (errors["status"] == "ok").all()
+    assert sorted(errors["run"].unique()) == ["cm", "nn_fast"] and sorted(errors["n"].unique()) == [4, 5]
+    for name in ("summary.csv", "summary.md", "error_vs_delta.png", "error_vs_n.png", "gallery.png"):
+        assert (wd / "results/studies/mine" / name).stat().st_size > 0, name
+    assert not (wd / "results/claims.md").exists() and not (wd / "results/figures").exists()
+    assert json.loads((wd / "results/metrics.json").read_text()) == {"cells": {"total": 12, "invalid": 0}}
+    # the same cells under a second study: rows under both, nothing recomputed
+    (wd / "again.yaml").write_text(yaml.safe_dump({"studies": {"again": {
+        "n": [5], "delta": [1.0e-3], "seeds": [1], "runs": ["cm"]}}}))
+    counts = job_counts(snakemake(wd, "-n", *own, "again.yaml", timeout=300))
+    assert not {"generate", "reconstruct", "file_batch_member"} & set(counts), counts
+    snakemake(wd, "--cores", "2", *own, "again.yaml", timeout=600)
+    errors = pd.read_csv(wd / "results/tables/errors.csv")
+    again = errors[errors["study"] == "again"]
+    assert len(errors) == 13 and len(again) == 1
+    twin = errors[(errors["source"] == again["source"].iloc[0]) & (errors["study"] == "mine")]
+    assert len(twin) == 1 and twin["rel_l2"].iloc[0] == again["rel_l2"].iloc[0]
 
 
 def test_rerun_is_a_noop(quick_run):
@@ -175,7 +239,9 @@ def _invalid(tmp_path: Path, overlay: dict, key: str) -> None:
     ({"monte_carlo": {"method": "magic"}}, "monte_carlo.method"),
     ({"runs": {"cm": {"options": {"bogus": 1}}}}, "runs.cm.options"),
     ({"runs": {"cm": {"options": {"variant": "three-sided"}}}}, "runs.cm.options"),
-    ({"figures": {"working_n": 5}}, "figures."),
+    ({"figures": {"working_n": 5}}, "studies.noise.n"),
+    ({"studies": {"noise": {"runs": ["cm", "nn_fast"]}}}, "studies.noise.runs"),
+    ({"runs": {"cm2": {"method": "cm"}}, "studies": {"sizes": {"runs": ["cm2"]}}}, "studies.sizes.runs"),
     ({"studies": {"noise": {"n": [4], "delta": [0], "runs": ["nn"], "typo": 1}}}, "studies.noise.typo"),
 ])
 def test_invalid_config_stops_before_any_job(tmp_path, overlay, key):
@@ -198,6 +264,7 @@ def test_dry_run_lists_the_dag(tmp_path, configs):
     assert counts.get("reconstruct_batch", 0) > 0 and counts.get("reconstruct", 0) > 0
     assert counts.get("file_batch_member", 0) > counts["reconstruct_batch"]
     assert counts.get("provenance_manifest") == 1 and counts.get("claims") == 1
+    assert counts.get("table_summary_noise") == 1 and counts.get("figure_gallery_sizes") == 1
 
 
 @pytest.mark.parametrize("configs", [[], QUICK], ids=["default", "quick"])

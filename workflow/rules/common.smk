@@ -99,13 +99,15 @@ def report_outputs(out):
     order = [o for o in OUTPUTS if o.category == out.category].index(out)
     labels = {"#": f"{order + 1:02d}", "output": out.spec.title.format(**out.args)}
     return {
-        kind: report(
-            path,
-            caption=f"../report/{out.spec.kind}/{out.spec.name}.rst",
-            category=out.category,
-            labels=labels,
+        kind: (
+            report(
+                path,
+                caption=f"../report/{out.spec.kind}/{out.spec.name}.rst",
+                category=out.category,
+                labels=labels,
+            )
+            if kind == shown
+            else path
         )
-        if kind == shown
-        else path
         for kind, path in out.outputs.items()
     }

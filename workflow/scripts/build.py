@@ -19,5 +19,6 @@ log = setup_job(sm)
 job = sm.params.job
 inputs = {name: [files] if isinstance(files, str) else list(files) for name, files in sm.input.items()}
 result = resolve(job["build"])(inputs, job["args"])
-resolve(job["writer"])(result, dict(sm.output.items()), job["title"], job["note"], list(sm.input), job["args"])
+write = resolve(job["writer"])
+write(result, dict(sm.output.items()), job["title"], job["note"], list(sm.input), job["args"])
 log.info("wrote %s", ", ".join(sm.output))

@@ -628,6 +628,7 @@ def write_result(claims: Sequence[Claim], outputs: Mapping[str, str], title: str
     counts = verdict_counts(claims)
     note = (f"{context_line(figures)} {counts['pass']} PASS, {counts['fail']} FAIL, "
             f"{counts['na']} N/A of {len(claims)} claims.")
-    write_bytes_artifact(outputs["html"], to_html(table, title, note).encode(), "claims", record, list(inputs))
+    write_bytes_artifact(outputs["html"], to_html(table, title, note).encode(), "claims", record,
+                         list(inputs))
     for c in claims:
         logging.getLogger(__name__).info("%s %s: %s", c.verdict, c.source, c.statement)

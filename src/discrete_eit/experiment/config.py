@@ -149,7 +149,8 @@ def check_figure_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) ->
     prof, seed = f["profile"], f["seed"]
     for role in ("nn_run", "cm_run", "fixed_run"):
         if f[role] not in cfg["runs"]:
-            raise ConfigError(f"figures.{role}", f"unknown run {f[role]!r}; defined runs: {', '.join(cfg['runs'])}")
+            raise ConfigError(f"figures.{role}",
+                              f"unknown run {f[role]!r}; defined runs: {', '.join(cfg['runs'])}")
     for figure, study, role, sizes, sets, deltas in _paper_cells(cfg):
         run = f[role]
         for n in sizes:

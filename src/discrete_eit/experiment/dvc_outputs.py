@@ -282,8 +282,8 @@ def write_cell_metrics(errors_csv: str | Path, out: str | Path) -> dict[str, Any
     return metrics
 
 
-def write_headline_metrics(tables: Mapping[str, str | Path], cfg: Mapping[str, Any], methods: Mapping[str, Any],
-                           out: str | Path) -> dict[str, Any]:
+def write_headline_metrics(tables: Mapping[str, str | Path], cfg: Mapping[str, Any],
+                           methods: Mapping[str, Any], out: str | Path) -> dict[str, Any]:
     """``results/metrics.json`` (:func:`headline_metrics` of the table CSVs ``{name: path}``, + sidecar
     listing them)."""
     import pandas as pd
@@ -313,7 +313,8 @@ def write_dvc_outputs(tables: Mapping[str, str | Path], cfg: Mapping[str, Any],
     """Both metrics files and both plot CSVs (each with a sidecar); returns the headline metrics.
 
     ``tables``: CSV paths by name (``errors``, ``summary``, ``training``, ``completion``,
-    ``table1``, ``claims``; only ``errors`` without the paper's experiment); ``log``: a file to write a one-line summary to
+    ``table1``, ``claims``; only ``errors`` without the paper's experiment); ``log``: a file to
+    write a one-line summary to
     (the Snakemake rule's log).
     """
     errors_csv = tables["errors"]

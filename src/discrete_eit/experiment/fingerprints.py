@@ -3,8 +3,8 @@
 :mod:`discrete_eit.artifacts.fingerprint` hashes the code; this module names, per kind of job,
 what the job runs: a CLI command (its modules, plus the method's module for reconstructions), a
 spec's job (the entry point ``workflow/scripts/build.py``, its spec's build and writer modules and
-the methods it runs, with their imports), or a module of the package run in the Snakemake process. A comment- or docstring-only change leaves every
-fingerprint as it was (docs/provenance.md).
+the methods it runs, with their imports), or a module of the package run in the Snakemake process.
+A comment- or docstring-only change leaves every fingerprint as it was (docs/provenance.md).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from discrete_eit.artifacts.fingerprint import code_fingerprint, command_fingerprint
-
 
 
 def command_code(command: str, method: Any = None) -> str:

@@ -122,7 +122,8 @@ def figure_layouts(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> dic
     out["fig3a"] = {"title": "Fig 3a: NN training loss, exact data", "panel_size": 4.0, "rows": [{"panels": [
         loss("exact data, full Λ", [(f"n = {n}", cells.recon(nn_run, "full", 0, n), "-")
                                     for n in studies["sizes"]["n"]])]}]}
-    out["fig3b"] = {"title": f"Fig 3b: NN training loss at several noise levels (n = {wn})", "panel_size": 4.0,
+    out["fig3b"] = {"title": f"Fig 3b: NN training loss at several noise levels (n = {wn})",
+                    "panel_size": 4.0,
                     "rows": [{"panels": [loss("full Λ", [(delta_label(d), cells.recon(nn_run, "full", d), "-")
                                                          for d in studies["noise"]["delta"]])]}]}
     out["fig4"] = {"title": "Fig 4: NN reconstructions from exact data", "rows": [
@@ -132,12 +133,14 @@ def figure_layouts(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> dic
         {"label": delta_label(d), "panels": [cells.truth()] + cells.pair(nn_run, "full", d, "NN")}
         for d in fig["noise_deltas"]]}
     mark = fixed_edges(cfg)
-    out["fig6"] = {"title": f"Fig 6: NN with free vs fixed edge (n = {wn}; fixed edge outlined red)", "rows": [
+    out["fig6"] = {"title": f"Fig 6: NN with free vs fixed edge (n = {wn}; fixed edge outlined red)",
+                   "rows": [
         {"label": delta_label(d), "panels": cells.pair(nn_run, "full", d, "free", mark=mark)
          + cells.pair(fig["fixed_run"], "full", d, "fixed", mark=mark)} for d in studies["prior"]["delta"]]}
     out["fig7"] = {"title": f"Fig 7: full vs last3n data, NN (n = {wn})", "error_scale": "row", "rows": [
         {"label": delta_label(d), "panels": [loss("training loss", [
-            ("full", cells.recon(nn_run, "full", d), "-"), ("last3n", cells.recon(nn_run, "last3n", d), "--")])]
+            ("full", cells.recon(nn_run, "full", d), "-"),
+            ("last3n", cells.recon(nn_run, "last3n", d), "--")])]
          + cells.pair(nn_run, "full", d, "full") + cells.pair(nn_run, "last3n", d, "last3n")}
         for d in fig["compare_deltas"]]}
     out["fig8"] = {"title": f"Fig 8: Curtis–Morrow vs NN, full data (n = {wn})", "error_scale": "row",

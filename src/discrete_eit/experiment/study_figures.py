@@ -43,7 +43,8 @@ def curves(rows: pd.DataFrame, x: str) -> dict[tuple, dict[str, pd.DataFrame]]:
 
 def _panel_title(key: tuple) -> str:
     """``n = 6, set full, δ = 0.001``: the keys a panel fixes."""
-    return ", ".join(f"δ = {v:g}" if k == "delta" else f"{k.replace('_', ' ')} {v}" if k in ("set", "noise_model", "profile")
+    named = ("set", "noise_model", "profile")
+    return ", ".join(f"δ = {v:g}" if k == "delta" else f"{k.replace('_', ' ')} {v}" if k in named
                      else f"{k} = {v}" for k, v in key)
 
 
@@ -71,8 +72,8 @@ def _figure(panels: Mapping[tuple, Mapping[str, pd.DataFrame]], x: str, title: s
             ax.errorbar(xs[line], med[line], yerr=bars[:, line], marker="o", ms=4, lw=1.3, capsize=2,
                         color=colours.get(run), label=run)
             if exact_at is not None and (~line).any():   # exact data: a marker apart, no line
-                ax.errorbar(np.full((~line).sum(), exact_at), med[~line], yerr=bars[:, ~line], marker="s", ms=4,
-                            ls="none", capsize=2, color=colours.get(run))
+                ax.errorbar(np.full((~line).sum(), exact_at), med[~line], yerr=bars[:, ~line], marker="s",
+                            ms=4, ls="none", capsize=2, color=colours.get(run))
         ax.set_yscale("log")
         values = sorted({v for r in by_run.values() for v in r[x]})
         if x == "delta":

@@ -93,7 +93,8 @@ def region_table(inputs: Files, params: Mapping[str, Any]) -> pd.DataFrame:
     rows = []
     for cell, rp, dp in zip(params["cells"], inputs["recons"], inputs["datas"], strict=True):
         d = load_dataset(dp)
-        rows.append(T.region_row(cell, d.lattice, load_result(rp)["gamma"], d.gamma_true, params["fixed_edges"]))
+        gamma = load_result(rp)["gamma"]
+        rows.append(T.region_row(cell, d.lattice, gamma, d.gamma_true, params["fixed_edges"]))
     return pd.DataFrame(rows).sort_values(["profile", "n", "set", "delta", "seed", "run"], kind="stable")
 
 
@@ -163,7 +164,8 @@ def table1(inputs: Files, params: Mapping[str, Any]) -> pd.DataFrame:
             gamma = load_dataset(dp).gamma_true
             errors.append(load_result(rp)["gamma"] - gamma)
         rows.append(T.table1_row(entry["set"], float(params["delta"]), gamma, sens["std_per_delta"],
-                                 np.array(errors), int(sens["rank"]), int(sens["n_params"]), run=entry["run"]))
+                                 np.array(errors), int(sens["rank"]), int(sens["n_params"]),
+                                 run=entry["run"]))
     return pd.DataFrame(rows)
 
 
