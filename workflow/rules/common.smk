@@ -95,19 +95,13 @@ def run_options(wildcards):
 
 def report_outputs(out):
     """An output's files, the one the report shows marked for it (caption, category, order)."""
-    shown = REPORTED[out.spec.kind]
     order = [o for o in OUTPUTS if o.category == out.category].index(out)
-    labels = {"#": f"{order + 1:02d}", "output": out.spec.title.format(**out.args)}
-    return {
-        kind: (
-            report(
-                path,
-                caption=f"../report/{out.spec.kind}/{out.spec.name}.rst",
-                category=out.category,
-                labels=labels,
-            )
-            if kind == shown
-            else path
-        )
-        for kind, path in out.outputs.items()
+    shown = {
+        "caption": f"../report/{out.spec.kind}/{out.spec.name}.rst",
+        "category": out.category,
+        "labels": {"#": f"{order + 1:02d}", "output": out.spec.title.format(**out.args)},
     }
+    files = dict(out.outputs)
+    kind = REPORTED[out.spec.kind]
+    files[kind] = report(files[kind], **shown)
+    return files

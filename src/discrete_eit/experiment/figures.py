@@ -46,6 +46,7 @@ ERROR_CAP = 1e2
 """Error colour scales stop at this value (a blown-up Curtis–Morrow must not hide the rest)."""
 LATTICE_KINDS = ("truth", "gamma", "error", "rms_error", "std")
 PLOT_KINDS = ("loss", "completion", "robustness")
+"""Panels with axes (a bottom-row one needs room for its axis label)."""
 ERROR_KINDS = ("error", "rms_error", "std")
 
 
@@ -202,7 +203,7 @@ def render_layout(layout: dict[str, Any], load: Loader = _npz_loader,
         row_err = [v for (r, j), (_, v) in values.items() if r == i and kind(r, j) in ERROR_KINDS]
         if row_err:
             enorms[i] = log_norm(row_err if per_row else all_err, decades)
-    gmap, emaps = None, {}
+    maps: dict[str, Any] = {"gamma": None, "errors": {}}
     for i, row in enumerate(rows):
         for j in range(ncols):
             ax = axes[i, j]
@@ -210,31 +211,18 @@ def render_layout(layout: dict[str, Any], load: Loader = _npz_loader,
                 ax.axis("off")
                 continue
             p = row["panels"][j]
-            k = p["kind"]
-            if k in LATTICE_KINDS:
-                lattice, v = values[i, j]
-                if k in ERROR_KINDS and not np.isfinite(v).any():
-                    ax.axis("off")
-                    ax.text(0.5, 0.5, p.get("empty_text", "no prediction\n(Jacobian rank deficient)"),
-                            ha="center", va="center", fontsize=9, transform=ax.transAxes)
-                elif k in ERROR_KINDS:
-                    emaps[i] = draw_edges(ax, lattice, v, enorms[i], ERROR_CMAP, p.get("mark", ()))
-                else:
-                    gmap = draw_edges(ax, lattice, v, gnorm, GAMMA_CMAP, p.get("mark", ()))
-            elif k == "loss":
-                _draw_loss(ax, p, history)
-            elif k == "completion":
-                _draw_completion(ax, p)
-            elif k == "robustness":
-                _draw_robustness(ax, p)
-            elif k == "text":
-                ax.axis("off")
-                ax.text(0.5, 0.5, p["text"], ha="center", va="center", wrap=True, fontsize=9,
-                        transform=ax.transAxes)
+            if p["kind"] in LATTICE_KINDS:
+                _draw_lattice(ax, p, values[i, j], gnorm, enorms.get(i), maps, i)
+            else:
+                PLOT_DRAWERS[p["kind"]](ax, p, history)
             ax.set_title(p.get("title", ""), fontsize=9)
+    gmap, emaps = maps["gamma"], maps["errors"]
     top = 1 - (0.65 if layout.get("title") else 0.25) / height
+    # a plot in the bottom row needs room for its axis label and ticks
+    plot_last = any(p["kind"] in PLOT_KINDS for p in rows[-1]["panels"])
     fig.subplots_adjust(left=margin_l / width, right=1 - margin_r / width, top=top,
-                        bottom=(0.45 if not has_lattice else 0.15) / height, wspace=0.3, hspace=0.4)
+                        bottom=(0.45 if plot_last or not has_lattice else 0.15) / height, wspace=0.3,
+                        hspace=0.4)
     for i, row in enumerate(rows):
         if row.get("label"):
             pos = axes[i, 0].get_position()
@@ -248,13 +236,15 @@ def render_layout(layout: dict[str, Any], load: Loader = _npz_loader,
         for i, m in emaps.items():
             pos = axes[i, 0].get_position()
             cax = fig.add_axes([x_err, pos.y0 + 0.1 * pos.height, cbar_w, 0.8 * pos.height])
-            fig.colorbar(m, cax=cax).ax.tick_params(labelsize=7)
+            row_err = [v for (r, j), (_, v) in values.items() if r == i and kind(r, j) in ERROR_KINDS]
+            fig.colorbar(m, cax=cax, extend=extend(row_err, m.norm)).ax.tick_params(labelsize=7)
         if emaps:
             fig.text(x_err + 0.62 / width, 0.5, label + " (scale per row)", rotation=90, va="center",
                      fontsize=8)
     elif emaps:
         cax = fig.add_axes([x_err, 0.15, cbar_w, 0.7])
-        fig.colorbar(next(iter(emaps.values())), cax=cax, label=label)
+        m = next(iter(emaps.values()))
+        fig.colorbar(m, cax=cax, label=label, extend=extend(all_err, m.norm))
     if gmap is not None:
         cax = fig.add_axes([x_gam, 0.15, cbar_w, 0.7])
         fig.colorbar(gmap, cax=cax, label="conductivity γ")
@@ -263,7 +253,36 @@ def render_layout(layout: dict[str, Any], load: Loader = _npz_loader,
     return fig
 
 
+def extend(arrays: Sequence[np.ndarray], norm) -> str:
+    """Colour-bar ``extend`` for values beyond the norm's range (errors below the floor of an
+    8-decade log scale, e.g. exact data solved to 1e-15, are drawn in its lowest colour)."""
+    vals = np.concatenate([np.ravel(a) for a in arrays]) if len(arrays) else np.empty(0)
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    low = bool(vals.size and vals.min() < norm.vmin * (1 - 1e-9))
+    high = bool(vals.size and vals.max() > norm.vmax * (1 + 1e-9))
+    return {(False, False): "neither", (True, False): "min", (False, True): "max",
+            (True, True): "both"}[low, high]
+
+
+def _draw_lattice(ax, panel: dict[str, Any], lattice_values, gnorm, enorm, maps: dict, row: int) -> None:
+    """A lattice panel: γ-like values (one linear scale) or errors (the row's or figure's log scale);
+    an error panel without a finite value says so (a rank-deficient prediction)."""
+    lattice, v = lattice_values
+    if panel["kind"] not in ERROR_KINDS:
+        maps["gamma"] = draw_edges(ax, lattice, v, gnorm, GAMMA_CMAP, panel.get("mark", ()))
+    elif np.isfinite(v).any():
+        maps["errors"][row] = draw_edges(ax, lattice, v, enorm, ERROR_CMAP, panel.get("mark", ()))
+    else:
+        _draw_text(ax, {"text": panel.get("empty_text", "no prediction\n(Jacobian rank deficient)")})
+
+
+def _draw_text(ax, panel: dict[str, Any], history=None) -> None:
+    ax.axis("off")
+    ax.text(0.5, 0.5, panel["text"], ha="center", va="center", wrap=True, fontsize=9, transform=ax.transAxes)
+
+
 def _draw_loss(ax, panel: dict[str, Any], history) -> None:
+    """Training loss against the iteration, one curve per ``{label, recon}`` of ``curves``."""
     for c in panel["curves"]:
         it, loss = history(c["recon"])
         ok = np.isfinite(loss) & (loss > 0)
@@ -280,7 +299,7 @@ _COMPLETION_Y = {"block_error": "rel. error of the N×N block", "cm_rel_l2": "CM
 _PINV_STYLE = {"truncated": ("-", "o", "truncated (ours)"), "plain": ("--", "s", "plain (paper)")}
 
 
-def _draw_completion(ax, panel: dict[str, Any]) -> None:
+def _draw_completion(ax, panel: dict[str, Any], history=None) -> None:
     """``metric`` (block_error or cm_rel_l2) vs δ: median and min–max over seeds, one line per n
     and completion_pinv."""
     import pandas as pd
@@ -315,19 +334,30 @@ def _log_axes_vs_delta(ax, ylabel: str, legend: bool) -> None:
         ax.legend(fontsize=7, frameon=False)
 
 
-def _draw_robustness(ax, panel: dict[str, Any]) -> None:
+def _draw_robustness(ax, panel: dict[str, Any], history=None) -> None:
+    """Mean rel. ℓ² error vs δ under one noise model, a line per run (markers and dashes differ,
+    so that runs with equal errors stay visible), bars = std over the seeds."""
     import pandas as pd
 
     df = pd.read_csv(panel["table"])
     df = df[df["noise_model"] == panel["noise_model"]]
-    for run, g in df.groupby("run", sort=False):
+    for k, (run, g) in enumerate(df.groupby("run", sort=False)):
         g = g.sort_values("delta")
         # a one-seed std is NaN: no bar; a bar may not reach below zero on the log axis
         std = g["rel_l2_std"].fillna(0).to_numpy()
         low = np.minimum(std, 0.9 * g["rel_l2_mean"].to_numpy())
-        ax.errorbar(g["delta"], g["rel_l2_mean"], yerr=np.vstack([low, std]), marker="o", ms=3, lw=1.2,
-                    capsize=2, label=run)
+        ax.errorbar(g["delta"], g["rel_l2_mean"], yerr=np.vstack([low, std]), marker=_MARKERS[k % 7],
+                    ms=5 - 0.5 * (k % 3), mfc="none", lw=1.2, ls=_DASHES[k % 4], capsize=2, alpha=0.9,
+                    label=run)
     _log_axes_vs_delta(ax, "rel. ℓ² error (mean ± std over seeds)", legend=not df.empty)
+
+
+_MARKERS = ("o", "s", "^", "v", "D", "x", "+")
+_DASHES = ("-", "--", "-.", ":")
+
+PLOT_DRAWERS = {"loss": _draw_loss, "completion": _draw_completion, "robustness": _draw_robustness,
+                "text": _draw_text}
+"""How each panel kind that is not a lattice is drawn: ``drawer(ax, panel, history)``."""
 
 
 # ---- Fig 1 -----------------------------------------------------------------------------------
