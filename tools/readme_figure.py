@@ -54,9 +54,8 @@ def load_config(path: Path = CONFIG, schema: Path = SCHEMA) -> dict[str, Any]:
     cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
     props = yaml.safe_load(schema.read_text(encoding="utf-8"))["$defs"]["study"]["properties"]
     defaults = {k: v["default"] for k, v in props.items() if "default" in v}
-    for group in ("studies", "extra_studies"):
-        for name, study in (cfg.get(group) or {}).items():
-            cfg[group][name] = {**defaults, **study}
+    for name, study in (cfg.get("studies") or {}).items():
+        cfg["studies"][name] = {**defaults, **study}
     return cfg
 
 

@@ -190,7 +190,7 @@ def code_fingerprint(roots: Iterable[str] = (), files: Iterable[str | Path] = ()
     Parameters
     ----------
     roots : module names (``discrete_eit.methods.cm``, or a plug-in's module).
-    files : source files (e.g. ``workflow/scripts/error_table.py``, relative to ``base``, the
+    files : source files (e.g. ``workflow/scripts/build.py``, relative to ``base``, the
         project root); their imports are followed like a module's. They enter the hash under the
         name given, so the fingerprint does not depend on where the project lies.
 

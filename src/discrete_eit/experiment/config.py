@@ -24,7 +24,7 @@ from discrete_eit.problem.noise import NOISE_MODELS
 from discrete_eit.problem.partial import PARTIAL_SETS
 from discrete_eit.problem.profiles import PROFILES
 
-from .grid import PAPER_STUDIES, method_applies, paper, seeds_for, studies
+from .grid import PAPER_STUDIES, gallery_cell, method_applies, paper, seeds_for, studies
 
 
 class ConfigError(ValueError):
@@ -114,8 +114,6 @@ def check_studies(cfg: Mapping[str, Any]) -> None:
     elif not any(name not in PAPER_STUDIES for name in cfg["studies"]):
         raise ConfigError("paper", "false, but no study of your own under studies (the names "
                           f"{', '.join(PAPER_STUDIES)} are the paper's)", ("studies",))
-    from .layouts import gallery_cell
-
     for key, study in studies(cfg):
         c = gallery_cell(study)
         lacks = missing_from({**study, "runs": [None]}, None, c["profile"], c["n"], c["set"], c["delta"],

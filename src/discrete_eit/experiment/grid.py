@@ -122,6 +122,17 @@ def noise_models_for(delta: float, study: Mapping[str, Any]) -> list[str]:
     return [DEFAULT_NOISE_MODEL] if float(delta) == 0 else list(study["noise_models"])
 
 
+def gallery_cell(study: Mapping[str, Any]) -> dict[str, Any]:
+    """The cell a study's gallery shows: ``study['gallery']`` where given, else the first profile,
+    set and noise model, the largest n and δ, and the first seed of that δ."""
+    chosen = dict(study.get("gallery") or {})
+    delta = chosen.get("delta", max(study["delta"]))
+    return {"profile": chosen.get("profile", study["profiles"][0]), "n": chosen.get("n", max(study["n"])),
+            "set": chosen.get("set", study["sets"][0]), "delta": delta,
+            "noise_model": chosen.get("noise_model", study["noise_models"][0]),
+            "seed": chosen.get("seed", seeds_for(delta, study)[0])}
+
+
 def expand_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> tuple[list[Cell], list[Cell]]:
     """All cells of all studies, deduplicated: ``(cells, not_applicable)``."""
     seen, cells, skipped = set(), [], []

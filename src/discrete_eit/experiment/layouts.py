@@ -13,7 +13,7 @@ from typing import Any
 from discrete_eit.methods.registry import Method
 
 from .config import fixed_edges
-from .grid import method_applies, seeds_for
+from .grid import gallery_cell, method_applies
 from .paths import data_path, recon_path, sensitivity_path, table_paths
 
 LATTICE, EXACT, NOISY, PRIOR, CURTIS_MORROW, PARTIAL, TABLES, ROBUSTNESS = (
@@ -181,17 +181,6 @@ def figure_layouts(cfg: Mapping[str, Any], methods: Mapping[str, Method]) -> dic
             {"kind": "robustness", "table": table_paths("robustness")[0], "noise_model": m,
              "title": f"noise model: {m}"} for m in robust["noise_models"]]}]}
     return out
-
-
-def gallery_cell(study: Mapping[str, Any]) -> dict[str, Any]:
-    """The cell a study's gallery shows: ``study['gallery']`` where given, else the first profile,
-    set and noise model, the largest n and δ, and the first seed of that δ."""
-    chosen = dict(study.get("gallery") or {})
-    delta = chosen.get("delta", max(study["delta"]))
-    return {"profile": chosen.get("profile", study["profiles"][0]), "n": chosen.get("n", max(study["n"])),
-            "set": chosen.get("set", study["sets"][0]), "delta": delta,
-            "noise_model": chosen.get("noise_model", study["noise_models"][0]),
-            "seed": chosen.get("seed", seeds_for(delta, study)[0])}
 
 
 def gallery(exp, study: str) -> dict[str, Any]:
