@@ -110,7 +110,7 @@ def test_quick_run_outputs(quick_run):
         cell = f"{row.profile}/n{row.n}/{row.set}/{row.noise_model}/d{row.delta:g}_s{row.seed}"
         assert (wd / f"data/dtn/{cell}.npz").is_file(), cell
         assert row.source == f"results/recon/{row.run}/{cell}.npz" and (wd / row.source).is_file()
-    cells = errors.drop_duplicates(["profile", "n", "set", "noise_model", "delta", "seed", "run"])  # each once
+    cells = errors.drop_duplicates(["profile", "n", "set", "noise_model", "delta", "seed", "run"])
     metrics = json.loads((wd / "results/metrics.json").read_text())   # the headline subset
     assert metrics["cells"]["total"] == len(cells) < len(errors) and metrics["fig4"]["log10_error"]
     assert metrics["claims"] == {k: int((tables["claims"]["verdict"] == v).sum())
