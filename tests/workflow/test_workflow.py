@@ -195,7 +195,7 @@ def test_deleting_one_reconstruction_rebuilds_only_it(quick_run, tmp_path):
     counts = job_counts(snakemake(wd, "-n", *QUICK))
     assert counts.get("file_batch_member") == 1 and "reconstruct" not in counts, counts
     assert "generate" not in counts and "reconstruct_batch" not in counts, counts
-    assert counts.get("error_table") == 1 and counts.get("claims") == 1
+    assert counts.get("table_errors") == 1 and counts.get("claims") == 1
     # a batched NN result: likewise filed again from its batch (no training), nothing else upstream
     nn_victim = wd / "results/recon/nn/wave/n4/last3n/relative/d0_s0.npz"
     nn_victim.unlink()
