@@ -4,6 +4,7 @@
 
 
 for _out in OUTPUTS:
+    _job = specs.job_params(_out, EXPERIMENT)
 
     rule:
         name:
@@ -24,7 +25,7 @@ for _out in OUTPUTS:
             runtime=_out.spec.runtime,
             mem_mb=2000,
         params:
-            code=fingerprints.spec_code(specs.job_params(_out, EXPERIMENT)),
-            job=specs.job_params(_out, EXPERIMENT),
+            code=fingerprints.spec_code(_job),
+            job=_job,
         script:
             "../scripts/build.py"

@@ -61,6 +61,11 @@ class Experiment:
         """``{study: its cells}``; a cell shared by studies is listed under each."""
         return grid.study_members(self.cfg, [*self.cells, *self.not_applicable])
 
+    @cached_property
+    def layouts(self) -> dict[str, dict]:
+        """The paper's figure layouts (:func:`.layouts.figure_layouts`)."""
+        return layouts.figure_layouts(self.cfg, self.methods)
+
     @property
     def paper(self) -> bool:
         return grid.paper(self.cfg)
@@ -158,22 +163,24 @@ def output_paths(spec: Spec, study: str | None = None) -> dict[str, str]:
     return {s: f"{base}/{spec.name}.{s}" for s in SUFFIXES[spec.kind]}
 
 
-def instances(exp: Experiment, specs: tuple[Spec, ...] | None = None) -> list[Instance]:
+def rule_name(spec: Spec, study: str | None = None) -> str:
+    """``table_errors``, ``figure_fig4``, ``figure_gallery_noise``, ``claims``."""
+    name = spec.name if spec.kind == spec.name else f"{spec.kind}_{spec.name}"
+    return f"{name}_{study}" if study else name
+
+
+def instances(exp: Experiment) -> list[Instance]:
     """Every output the configuration makes, in registry order (studies in grid order)."""
     out = []
-    for spec in SPECS if specs is None else specs:
+    for spec in SPECS:
         if spec.scope == "paper" and not exp.paper:
             continue
         for study in grid.study_names(exp.cfg) if spec.scope == "study" else [None]:
-            if not spec.applies(exp, study):
-                continue
-            args = {"study": study} if study else {}
-            args.update(spec.params(exp, study))
-            out.append(Instance(
-                spec, study, (spec.name if spec.kind == spec.name else f"{spec.kind}_{spec.name}")
-                + (f"_{study}" if study else ""),
-                output_paths(spec, study), {k: list(v) for k, v in spec.inputs(exp, study).items()}, args,
-                category=f"Study · {study}" if study else spec.section))
+            if spec.applies(exp, study):
+                args = {**({"study": study} if study else {}), **spec.params(exp, study)}
+                inputs = {k: list(v) for k, v in spec.inputs(exp, study).items()}
+                out.append(Instance(spec, study, rule_name(spec, study), output_paths(spec, study), inputs,
+                                    args, f"Study · {study}" if study else spec.section))
     return out
 
 
@@ -219,19 +226,11 @@ def _training_cells(exp: Experiment) -> list[grid.Cell]:
     return grid.training_cells(exp.cfg, exp.cells)
 
 
-def _layout(name: str):
-    return lambda exp, study: {"layout": layouts.figure_layouts(exp.cfg, exp.methods)[name]}
-
-
-def _layout_inputs(name: str):
-    def inputs(exp: Experiment, study=None) -> Files:
-        return {"files": layouts.layout_files(layouts.figure_layouts(exp.cfg, exp.methods)[name])}
-    return inputs
-
-
 def _paper_figure(name: str, title: str, section: str) -> Spec:
-    return Spec(name, "figure", "discrete_eit.experiment.figures:build_layout", _layout_inputs(name),
-                _layout(name), title=title, section=section)
+    """A figure of the paper drawn from its layout (:func:`.layouts.figure_layouts`)."""
+    return Spec(name, "figure", "discrete_eit.experiment.figures:build_layout",
+                lambda exp, s: {"files": layouts.layout_files(exp.layouts[name])},
+                lambda exp, s: {"layout": exp.layouts[name]}, title=title, section=section)
 
 
 _T = "discrete_eit.experiment.table_builds:"
