@@ -133,7 +133,8 @@ def check_figure_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) ->
 def check_sizes(cfg: Mapping[str, Any]) -> None:
     """Every lattice size of a study (and the figures') within the limit on n, with its memory."""
     sized = [(f"{key}.n[{i}]", n) for key, study in studies(cfg) for i, n in enumerate(study["n"])]
-    for key, n in [*sized, ("figures.working_n", cfg["figures"]["working_n"])]:
+    mc = [("monte_carlo.n", cfg["monte_carlo"]["n"])] if "n" in cfg.get("monte_carlo", {}) else []
+    for key, n in [*sized, ("figures.working_n", cfg["figures"]["working_n"]), *mc]:
         try:
             check_lattice_size(n)
         except ValueError as exc:
@@ -185,7 +186,7 @@ def config_error_line(error: ConfigError, files: list[str | Path]) -> str:
         path = Path(path)
         return str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
 
-    where = defining_file(error.key, files)
+    where = getattr(error, "file", None) or defining_file(error.key, files)  # file-level errors know it
     return f"{shown(where) if where else ', '.join(map(shown, files))}: {error}"
 
 
