@@ -462,8 +462,8 @@ OWN_CASES = [
 
 GROUPS = {"CLI: first round": CLI_CASES, "CLI: the issue's cases": ISSUE_CASES, "CLI: our own": OWN_CASES}
 ALL_CLI = [(group, case) for group, cases in GROUPS.items() for case in cases]
-SEEN: dict[str, tuple] = {}
-"""id -> (group, argv shown, exit code, line): what docs/bad_input.md is generated from."""
+SEEN: dict[tuple[str, str], tuple] = {}
+"""(group, id) -> (argv shown, exit code, line): what docs/bad_input.md is generated from."""
 
 
 def shown(text: str, folder: Path) -> str:
@@ -491,8 +491,8 @@ def test_cli_refuses_bad_input(group, case, folder, capsys, monkeypatch):
         assert word in line, (word, line)
     assert snapshot(folder) == before, "a file was created, changed or removed"
     prefix = " ".join(f"{k}={v}" for k, v in (env[0] if env else {}).items())
-    SEEN[name] = (group, " ".join(filter(None, [prefix, *(shown(a.format(d=folder), folder) for a in argv)])),
-                  code, shown(line, folder))
+    SEEN[group, name] = (" ".join(filter(None, [prefix, *(shown(a.format(d=folder), folder) for a in argv)])),
+                         code, shown(line, folder))
 
 
 def test_enough_cli_cases():
@@ -565,7 +565,7 @@ def test_faults_name_the_target_and_leave_nothing(case, tmp_path, folder, capsys
         assert word in line, (word, line)
     assert snapshot(work) == before, "a file was created, changed or removed"
     (work / "ro").exists() and (work / "ro").chmod(0o755)
-    SEEN[name] = ("Faults", " ".join(shown(a.format(d=work), work) for a in argv), code, shown(line, work))
+    SEEN["Faults", name] = (" ".join(shown(a.format(d=work), work) for a in argv), code, shown(line, work))
 
 
 def test_a_long_legal_output_name_is_written(tmp_path):
@@ -605,9 +605,8 @@ def test_a_signal_mid_write_leaves_no_debris(sig, tmp_path):
     assert proc.returncode == 128 + sig, line
     assert line.startswith(f"discrete-eit: interrupted ({signal.Signals(sig).name})"), line
     assert list(work.iterdir()) == []
-    SEEN[f"{signal.Signals(sig).name.lower()}_mid_write"] = (
-        "Faults", f"generate --n 2 --out x.npz, {signal.Signals(sig).name} while writing", proc.returncode,
-        line)
+    SEEN["Faults", f"{signal.Signals(sig).name.lower()}_mid_write"] = (
+        f"generate --n 2 --out x.npz, {signal.Signals(sig).name} while writing", proc.returncode, line)
 
 
 # ---- a DtN map within what noise allows --------------------------------------------------------------
@@ -734,7 +733,8 @@ CONFIG_ISSUE_CASES = [
     ("run_name_with_final_newline", 'runs:\n  "evil\\n": {method: cm}\n', "runs", "does not match"),
     ("study_run_with_final_newline", 'studies:\n  sizes:\n    runs: ["cm\\n"]\n', "studies.sizes.runs[0]",
      "does not match"),
-    ("duplicate_top_key", "profile_seed: 1\nprofile_seed: 2\n", "profile_seed", "key given twice (lines 1 and 2)"),
+    ("duplicate_top_key", "profile_seed: 1\nprofile_seed: 2\n", "profile_seed",
+     "key given twice (lines 1 and 2)"),
     ("duplicate_nested_key", "runs:\n  cm:\n    method: cm\n    method: ols\n", "runs.cm.method",
      "key given twice"),
     ("python_name_tag", "profile_seed: !!python/name:os.system\n", "profile_seed",
@@ -768,8 +768,8 @@ CONFIG_OWN_CASES = [
     ("option_lr_zero", "runs:\n  nn:\n    options: {lr: 0}\n", "runs.nn.options.lr", "must be > 0"),
     ("option_iterations_2_to_63", "runs:\n  nn:\n    options: {iterations: 9223372036854775808}\n",
      "runs.nn.options.iterations", "int64"),
-    ("option_init_high_below_low", "runs:\n  nn:\n    options: {init_high: 0.1}\n", "runs.nn.options.init_high",
-     "must be >= init_low"),
+    ("option_init_high_below_low", "runs:\n  nn:\n    options: {init_high: 0.1}\n",
+     "runs.nn.options.init_high", "must be >= init_low"),
     ("run_name_uppercase", "runs:\n  CM: {method: cm}\n", "runs", "does not match"),
     ("profile_name_with_newline", 'monte_carlo:\n  profile: "wave\\n"\n', "monte_carlo.profile",
      "does not match"),
@@ -783,8 +783,8 @@ TEXT_CASES = [("Configuration: the issue's cases", c) for c in CONFIG_ISSUE_CASE
 @pytest.mark.parametrize("case", CONFIG_CASES, ids=[c[0] for c in CONFIG_CASES])
 def test_config_errors_are_one_line_naming_file_and_key(case, tmp_path, monkeypatch):
     _, overlay, key, words = case
-    _config_case("Configuration: first round", case[0], yaml.safe_dump(overlay), key, words, tmp_path,
-                 monkeypatch)
+    text = yaml.safe_dump(overlay, default_flow_style=True).strip()
+    _config_case("Configuration: first round", case[0], text, key, words, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("group, case", TEXT_CASES, ids=[c[0] for _, c in TEXT_CASES])
@@ -805,7 +805,7 @@ def _config_case(group, name, text, key, words, tmp_path, monkeypatch):
     assert "\n" not in line and line.startswith(f"bad.yaml: {what}"), line
     assert words in line, line
     assert snapshot(tmp_path) == before
-    SEEN[name] = (group, text.decode("latin-1") if isinstance(text, bytes) else text, 1, line)
+    SEEN[group, name] = (text.decode("latin-1") if isinstance(text, bytes) else text, 1, line)
 
 
 def test_config_error_names_the_file_that_sets_the_key(tmp_path):
@@ -876,3 +876,126 @@ def test_config_cases_do_not_edit_the_real_configs():
         text = (ROOT / "config" / name).read_text()
         assert "bogus" not in text and "touch X" not in text
 
+
+
+# ---- docs/bad_input.md, generated from the cases above ---------------------------------------------
+DOC = ROOT / "docs/bad_input.md"
+DOC_HEAD = """\
+# Bad input: what the CLI and the configuration check say
+
+<!-- Generated by tests/test_bad_input.py (tools/bad-input-doc.sh); edit DOC_HEAD there, not here. -->
+
+Every case below is a case of `tests/test_bad_input.py`, which asserts the exit code (≠ 0), that
+stderr is this one line, naming the flag, file or config key and the problem, that nothing hangs,
+and that no file was created, changed or removed (a snapshot of names, sizes, mtimes and sha256
+before and after; FIFOs and links by kind). The tables are written by the test file itself
+(`tools/bad-input-doc.sh`), and its last test fails when they differ from what the cases print.
+Paths are shown relative to the test's input folder; `argparse`'s usage errors exit 2 and end with
+`(see discrete-eit … --help)`, data and output errors exit 1, signals 128 + the signal.
+
+## The rules
+
+* **Option checks come first.** Method options are checked by the registry (type, choices, finite,
+  `minimum` — 0 unless declared otherwise —, `positive`, `maximum`/`below`, int64 range, and
+  relations such as `init_low <= init_high`) before any data are loaded or a method imports
+  anything heavy: `reconstruct --method nn --iterations -5` fails without importing torch (tested),
+  and `nn --lr 0 --data nope.npz` names `--lr`, not the missing file. One condition per message.
+* **Numbers are bounded where the types end.** Seeds are int64 (the dataset file stores them so):
+  `--seed`, `--profile-seed` and the configuration's seeds are at most 2**63 − 1. A noise level δ
+  (`--delta` of every command, the dataset field `delta`, the configuration's δ) is a finite number
+  in [0, 1] — 1 is noise as large as the data; nothing reconstructs from more. The limit on n
+  (`DISCRETE_EIT_MAX_N`, default 256) applies to `generate --n`, to every n of the configuration
+  (`monte_carlo.n` included), to a dataset's `n` and to the size of a `--dtn` matrix; the message
+  gives the memory one forward solve would take.
+* **Files are refused by kind and sizes before allocation.** An input is `stat`ed before it is
+  opened: a directory, a FIFO, a device, a socket, a dangling link or a link loop is named as such
+  (a FIFO is never opened, so nothing blocks). An `.npy` header (and every array header inside an
+  `.npz`) is read first: an array that claims more bytes than follow it, or more than one forward
+  solve at the size limit takes, or Python objects, is refused before anything is allocated.
+* **A DtN map is validated** (`discrete_eit.problem.datasets.check_dtn_map`) before any method runs,
+  whatever the method: one condition per message, in this order —
+  1. its largest measured entry lies in [1e-100, 1e100] (beyond, squares and the inverse squares of
+     the least-squares weights leave the float range; an all-zero matrix is refused too);
+  2. its measured diagonal is positive (median > 0): Λ_ii > 0 in the sign convention of MATH.md §2
+     (current into the network) — a negated matrix is refused whatever the method;
+  3. it is symmetric on the measured pairs: max |Λ_ij − Λ_ji| ≤ t · max |Λ|;
+  4. the rows measured completely sum to zero: |Σ_j Λ_ij| ≤ t · Σ_j |Λ_ij|;
+
+  with t = 0.5 + 5 δ, δ the known noise level (`--delta`, else the dataset's, else 0 for a measured
+  matrix). Why these numbers (measured, `tests/test_bad_input.py` keeps them true): noisy Λ^δ is
+  not symmetric (MATH.md §3: independent noise per entry, unless `--symmetric-noise`), and over
+  every noise model at δ = 1e-2 (the workflow's largest), n = 1…24, three profiles, both symmetry
+  options and 10 seeds the largest asymmetry is 0.054 × max |Λ| and the largest row-sum ratio 0.21
+  (both from the `additive` model; `relative` 0.021 / 0.019). At the ratios that t = 0.5 refuses,
+  no method recovers γ: ols, nn_fast and cm have relative errors of 30 % to 10⁸ already where
+  asymmetries reach 0.3 (relative noise δ = 0.3, additive δ = 0.03). Λ + 1 has row-sum ratio 1.
+* **Outputs name the target.** A read-only folder, a folder that is a file and a name too long for
+  its sidecar (`NAME.json`, 255 bytes at most) are refused before any work; a full disk (ENOSPC) or
+  any other write error names the file being written, never its hidden temporary
+  `.NAME.XXXXXXXX.tmp` (whose name keeps at most 64 characters of NAME, so a legal 240-character
+  name is written — tested). Temporary files are removed on every error and on SIGINT, SIGTERM and
+  SIGHUP (turned into an exception that unwinds), so no command leaves debris (`.tmp` files or a
+  sidecar without its artifact).
+* **One line.** Control characters and undecodable bytes in a message (a file name with a newline)
+  are escaped.
+
+## Configuration
+
+Every config file is first read strictly on its own (`discrete_eit.experiment.config_files`, the
+first call of the workflow's `checked()`): not UTF-8 or not YAML, a YAML tag beyond plain YAML
+(`!!python/name:…`, `!!binary`, local tags), aliases that expand beyond 100 000 values, a key given
+twice in one mapping, a top level that is empty, `null`, a list or a scalar, a number that is not
+finite anywhere (`.nan`, `.inf`: the schema's comparisons cannot refuse NaN), and a float where
+the schema asks for an integer (`n: [4.0]`). Then the merged configuration goes through the schema
+(`workflow/schemas/config.schema.yaml`: every name pattern ends in `(?!\\n)$`, because Python's `$`
+also matches before a final newline) and the package's checks. The error names the file that sets
+the key (the last in merge order) — for a file-level error the file itself.
+
+Through Snakemake (`snakemake -n --configfile config/quick.yaml bad.yaml`) this is the only line
+besides Snakemake's own notices (that config.yaml was extended, that the workflow profile
+`profiles/default` is used); the exit code is 1 and no job runs (six of these cases run Snakemake
+in the tests; the rest call the checks directly). One limit: Snakemake itself refuses an empty,
+`null`, list or scalar overlay before the workflow's code runs, with its own
+`WorkflowError: Config file must be given as JSON or YAML with keys at top level.` (no file
+named); `python -m discrete_eit.experiment.config_files FILE...` names it.
+"""
+
+
+def _cell(text: str) -> str:
+    from discrete_eit.cli import one_line as printable
+
+    text = printable(text).replace("|", "\\|")
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def render_doc(seen: dict[tuple[str, str], tuple]) -> str:
+    out = [DOC_HEAD]
+    groups: dict[str, list] = {}
+    for (group, _), row in seen.items():
+        groups.setdefault(group, []).append(row)
+    for group, rows in groups.items():
+        out.append(f"\n## {group} ({len(rows)} cases)\n")
+        if group.startswith("Configuration"):
+            out.append("| overlay `bad.yaml` | message |\n|---|---|")
+            out += [f"| {_cell(case)} | {_cell(line)} |" for case, _, line in rows]
+        else:
+            out.append("| command | exit | stderr |\n|---|---|---|")
+            out += [f"| {_cell(case)} | {code} | {_cell(line.split(' (see discrete-eit')[0])} |"
+                    for case, code, line in rows]
+    return "\n".join(out) + "\n"
+
+
+def test_zz_docs_bad_input_md_is_generated_from_these_cases():
+    """Runs last: the doc is what the cases printed (``DISCRETE_EIT_WRITE_DOC=1`` rewrites it)."""
+    expected = ([(g, c[0]) for g, c in ALL_CLI] + [("Faults", c[0]) for c in FAULT_CASES]
+                + [("Faults", "sigint_mid_write"), ("Faults", "sigterm_mid_write")]
+                + [("Configuration: first round", c[0]) for c in CONFIG_CASES]
+                + [(g, c[0]) for g, c in TEXT_CASES])
+    missing = [k for k in expected if k not in SEEN]
+    if missing:
+        pytest.skip(f"only a part of the cases ran ({len(missing)} missing, e.g. {missing[0]})")
+    order = {k: i for i, k in enumerate(expected)}
+    text = render_doc(dict(sorted(SEEN.items(), key=lambda kv: order[kv[0]])))
+    if os.environ.get("DISCRETE_EIT_WRITE_DOC") == "1":
+        DOC.write_text(text, encoding="utf-8")
+    assert DOC.read_text(encoding="utf-8") == text, "docs/bad_input.md is stale: run tools/bad-input-doc.sh"

@@ -49,12 +49,19 @@ _TEMP_STEM = 64
 so that any legal name (up to 255 bytes) has a legal temporary name too."""
 
 
+class OutputError(OSError):
+    """A write error naming the file being written (``str()`` is the message alone, no ``[Errno N]``)."""
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
 def _output_error(path: Path, exc: OSError) -> OSError:
     """``exc`` as an error naming the target ``path`` (not the hidden temporary file it came from)."""
     reason = exc.strerror or str(exc)
     if exc.errno == errno.ENOSPC:
         reason += "; nothing was written"
-    return OSError(exc.errno, f"{path}: cannot write ({reason})")
+    return OutputError(exc.errno, f"{path}: cannot write ({reason})")
 
 
 def _write_temp(path: Path, data: bytes) -> Path:
