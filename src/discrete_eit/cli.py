@@ -13,6 +13,8 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -32,7 +34,7 @@ from discrete_eit.artifacts.formats import (
 from discrete_eit.artifacts.sidecar import recording_code, sidecar_path, to_json
 from discrete_eit.methods.registry import OptionError, load_methods, reconstruct_many
 from discrete_eit.problem.boundary_layouts import BOUNDARY_LAYOUTS
-from discrete_eit.problem.datasets import DataError, generate_dataset
+from discrete_eit.problem.datasets import DataError, check_dtn_map, generate_dataset
 from discrete_eit.problem.forward import check_gamma, check_lattice_size
 from discrete_eit.problem.lattice import Lattice
 from discrete_eit.problem.noise import DEFAULT_NOISE_MODEL, NOISE_MODELS
@@ -45,7 +47,13 @@ from . import __version__
 log = logging.getLogger("discrete_eit")
 
 
-def _int_at_least(minimum: int):
+INT64_MAX = 2 ** 63 - 1
+"""The largest seed: a dataset file stores its seeds as int64."""
+MAX_DELTA = 1.0
+"""The largest noise level δ a flag accepts (noise as large as the data; see docs/bad_input.md)."""
+
+
+def _int_at_least(minimum: int, maximum: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -53,12 +61,15 @@ def _int_at_least(minimum: int):
             value = None
         if value is None or value < minimum:
             raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be an integer <= {maximum} (2**63 - 1, an int64 as "
+                                             f"files store it), got {text!r}")
         return value
     return parse
 
 
 _positive_int = _int_at_least(1)
-_nonneg_int = _int_at_least(0)
+_seed = _int_at_least(0, INT64_MAX)
 
 
 def _lattice_size(text: str) -> int:
@@ -80,13 +91,17 @@ def _check_files(inputs: list[tuple[str, Path]], outputs: list[tuple[str, Path, 
     compared resolved (``./d.npz`` is ``d.npz``), so a symlink to an input counts as that input.
     """
     def keys(path: Path) -> tuple[Path, Path]:
-        return path.resolve(), sidecar_path(path).resolve()
+        try:
+            return path.resolve(), sidecar_path(path).resolve()
+        except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a symlink loop
+            raise DataError(f"{path}: cannot be read (too many levels of symbolic links: a loop)") from None
 
     read = {k: (flag, p) for flag, p in inputs for k in keys(p)}
     seen: set[Path] = set()
     for flag, path, suffix in outputs:
         if path.suffix != suffix:
             raise DataError(f"{flag} {path}: must end in {suffix} (the file is written as {suffix})")
+        _check_output_place(flag, path)
         for k in keys(path):
             if k in read:
                 in_flag, in_path = read[k]
@@ -97,6 +112,31 @@ def _check_files(inputs: list[tuple[str, Path]], outputs: list[tuple[str, Path, 
         seen.update(keys(path))
 
 
+def _check_output_place(flag: str, path: Path) -> None:
+    """Refuse, before any work, an output that cannot be written where it is named: a name too long
+    for its sidecar, a folder that is a file or not writable, an existing directory of that name.
+
+    Only looks (``stat``, ``access``); a missing folder is created when the file is written.
+    """
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:  # the nearest existing ancestor
+        folder = folder.parent
+    if not folder.is_dir():
+        raise DataError(f"{flag} {path}: {folder} is not a directory")
+    try:
+        name_max = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    size = len(os.fsencode(path.name + ".json"))
+    if size > name_max:
+        raise DataError(f"{flag} {path}: name too long: its sidecar {path.name[:20]}….json would have "
+                        f"{size} bytes, the file system allows {name_max}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataError(f"{flag} {path}: cannot write in {folder} (permission denied)")
+    if path.is_dir():
+        raise DataError(f"{flag} {path}: is a directory")
+
+
 def _not_an_npz(flag: str, path: Path) -> None:
     """A matrix/vector flag given an ``.npz`` archive: say which flag takes it."""
     if path.suffix == ".npz":
@@ -104,13 +144,17 @@ def _not_an_npz(flag: str, path: Path) -> None:
                         f"({flag} takes a single array)")
 
 
-def _nonneg_float(text: str) -> float:
+def _noise_level(text: str) -> float:
+    """A noise level δ: a finite number in [0, :data:`MAX_DELTA`]."""
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
     if not np.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    if value > MAX_DELTA:
+        raise argparse.ArgumentTypeError(f"must be a noise level <= {MAX_DELTA:g} (noise as large as the "
+                                         f"data), got {text!r}")
     return value
 
 
@@ -160,6 +204,8 @@ def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
     except OptionError as exc:
         raise DataError(exc.as_flag()) from None
     datasets = [load_dataset(p) if args.data else load_dtn_matrix(p, layout) for p in sources]
+    for d in datasets:  # a DtN map within what noise allows (docs/bad_input.md), else no method runs
+        check_dtn_map(d, options.get("delta"))
     # a batched method trains all datasets in one call (each is charged its share of the time);
     # any other method runs them one after another, each timed on its own
     groups = ([(sources, datasets)] if method.batched
@@ -323,12 +369,12 @@ def build_parser(methods: bool = True) -> argparse.ArgumentParser:
                      help="conductivity profile γ (MATH.md §3) (default: %(default)s)")
     src.add_argument("--gamma", type=Path, help="user conductivity instead of --profile (.npy, 2n(n+1) "
                      "values, MATH.md edge order) (default: none, --profile is used)")
-    g.add_argument("--profile-seed", type=_nonneg_int, default=0,
+    g.add_argument("--profile-seed", type=_seed, default=0,
                    help="seed of random profiles (default: %(default)s)")
-    g.add_argument("--delta", "--noise", type=_nonneg_float, default=0.0,
+    g.add_argument("--delta", "--noise", type=_noise_level, default=0.0,
                    help="noise level δ, as --noise-model defines it (default: %(default)s; --noise is the "
                         "old spelling)")
-    g.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed (default: %(default)s)")
+    g.add_argument("--seed", type=_seed, default=0, help="noise seed (default: %(default)s)")
     g.add_argument("--partial-set", "--partial", default="full", choices=sorted(PARTIAL_SETS),
                    help="partial-data set: which entries of Λ are measured (default: %(default)s; "
                         "--partial is the old spelling)")
@@ -361,7 +407,7 @@ def build_parser(methods: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--data", type=Path, required=True, help="dataset .npz (its mask is the index set)")
     s.add_argument("--recon", type=Path, help="reconstruction .npz to linearise at (default: none, "
                    "the dataset's gamma_true)")
-    s.add_argument("--delta", type=_nonneg_float, help="noise level (default: the dataset's δ)")
+    s.add_argument("--delta", type=_noise_level, help="noise level (default: the dataset's δ)")
     s.add_argument("--out", type=Path, required=True, help="sensitivity .npz to write (and its sidecar)")
 
     e = sub.add_parser("evaluate", help="error metrics of a reconstruction, as JSON")
@@ -466,27 +512,62 @@ def _needs_methods(argv: list[str]) -> bool:
     return "reconstruct" in words[:2]
 
 
+def one_line(text: str) -> str:
+    """``text`` with control characters (a newline in a file name) and undecodable bytes of a name
+    escaped, so that an error stays one printable line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP) as an exception, like SIGINT's KeyboardInterrupt: temporary files are
+    removed on the way out (``atomic_write_files``) instead of the process dying mid-write."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+def _catching_signals() -> dict:
+    """Install :func:`_raise_interrupted` for SIGTERM and SIGHUP; returns the previous handlers
+    (none outside the main thread, where Python cannot set handlers)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(methods=_needs_methods(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)
+    previous = _catching_signals()
     try:
         with recording_code(_command_code(args)):
             return _dispatch(parser, args)
     except (DataError, ValueError, OSError) as exc:
-        print(f"discrete-eit: error: {exc}", file=sys.stderr)
+        print(f"discrete-eit: error: {one_line(str(exc))}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("discrete-eit: interrupted; files are written atomically, none was left half-written",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        print(f"discrete-eit: interrupted ({signal.Signals(signum).name}); files are written atomically, "
+              "none was left half-written", file=sys.stderr)
+        return 128 + signum
     except Exception as exc:  # last resort: still one line, with the type to aid a bug report
         log.debug("unexpected error", exc_info=True)
-        print(f"discrete-eit: error: {type(exc).__name__}: {exc} (rerun with --log-level DEBUG for the "
+        text = one_line(str(exc))
+        print(f"discrete-eit: error: {type(exc).__name__}: {text} (rerun with --log-level DEBUG for the "
               "traceback)", file=sys.stderr)
         return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from discrete_eit.experiment.config import (
     config_error_line,
     schema_error,
 )
+from discrete_eit.experiment.config_files import check_config_files
 from discrete_eit.methods import load_methods
 
 
@@ -50,6 +51,7 @@ def checked(cfg):
     An error exits at once: a WorkflowError would add Snakemake's header and a stack line.
     """
     try:
+        check_config_files(CONFIG_FILES)  # each file strictly: duplicate keys, tags, NaN, 4.0 for 4
         try:
             validate(cfg, "../schemas/config.schema.yaml")
         except WorkflowError as exc:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from discrete_eit.problem.datasets import DataError
 from discrete_eit.problem.metrics import error_metrics
 
@@ -58,4 +60,10 @@ def _metrics(dataset: Any, data: str | Path, recon: str | Path) -> dict[str, Any
     if gamma_hat.shape != (dataset.lattice.n_edges,):
         raise DataError(f"{recon}: gamma has shape {gamma_hat.shape}, dataset {data} needs "
                         f"({dataset.lattice.n_edges},)")
+    if gamma_hat.dtype.kind not in "iuf":
+        raise DataError(f"{recon}: gamma must be real numbers, got dtype {gamma_hat.dtype}")
+    bad = ~np.isfinite(gamma_hat)
+    if bad.any():  # no metric of such a γ̂ means anything (and `reconstruct` never writes one)
+        raise DataError(f"{recon}: gamma has {int(bad.sum())} non-finite edge(s) (first: edge "
+                        f"{int(np.argmax(bad))}); nothing to evaluate")
     return error_metrics(dataset, gamma_hat)

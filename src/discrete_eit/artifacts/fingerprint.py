@@ -106,14 +106,19 @@ def _disk_cache() -> dict[str, list]:
 
 def _save_disk_cache() -> None:
     path = _cache_file()
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".fingerprints.", suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
             json.dump(_disk_cache(), fh)
         os.replace(tmp, path)  # concurrent writers: the last one wins, every version is valid
+        tmp = None
     except OSError:
         pass
+    finally:  # a full disk or a signal mid-write leaves no temporary file behind
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def _parsed(path: Path) -> tuple[str, list]:

@@ -16,9 +16,12 @@ has its provenance.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import math
 import os
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -28,6 +31,12 @@ import numpy as np
 
 from discrete_eit.problem.boundary_layouts import BOUNDARY_LAYOUTS, to_our_order
 from discrete_eit.problem.datasets import METADATA_FIELDS, DataError, Dataset
+from discrete_eit.problem.forward import (
+    check_lattice_size,
+    forward_memory_bytes,
+    human_bytes,
+    max_lattice_size,
+)
 
 from .sidecar import build_sidecar, read_sidecar, sha256_bytes, sha256_file, sidecar_path, to_json
 
@@ -35,18 +44,48 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o644  # mkstemp creates 0600; artifacts are meant to be shared
 
 
+_TEMP_STEM = 64
+"""At most this many characters of the target's name go into its temporary name ``.NAME.XXXXXXXX.tmp``,
+so that any legal name (up to 255 bytes) has a legal temporary name too."""
+
+
+class OutputError(OSError):
+    """A write error naming the file being written (``str()`` is the message alone, no ``[Errno N]``)."""
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def _output_error(path: Path, exc: OSError) -> OSError:
+    """``exc`` as an error naming the target ``path`` (not the hidden temporary file it came from)."""
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason += "; nothing was written"
+    return OutputError(exc.errno, f"{path}: cannot write ({reason})")
+
+
 def _write_temp(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a fresh temporary file next to ``path``; returns the temporary path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write ``data`` to a fresh temporary file next to ``path``; returns the temporary path.
+
+    Errors (a read-only or missing folder, a full disk, a name too long) are ``OSError`` naming
+    ``path``; the temporary file is removed.
+    """
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:_TEMP_STEM]}.", suffix=".tmp", dir=path.parent)
         os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise _output_error(path, exc) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
     return Path(tmp)
 
@@ -66,7 +105,10 @@ def atomic_write_files(files: dict[str | Path, bytes]) -> None:
         for tmp, path in temps:
             if path.is_dir():
                 raise IsADirectoryError(f"{path}: is a directory")
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise _output_error(path, exc) from None
             done.append(path)
     except BaseException:
         for tmp, _ in temps:
@@ -120,15 +162,25 @@ def write_bytes_artifact(path: str | Path, data: bytes, kind: str, params: dict[
 def load_npz(path: str | Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Load every array of an ``.npz`` with ``allow_pickle=False``.
 
-    Raises :class:`DataError` naming the file if it is missing, truncated, not an npz, holds
-    pickled objects, lacks a required array, or does not match the sha256 in its sidecar.
+    Raises :class:`DataError` naming the file if it is missing, not a regular file, truncated, not
+    an npz, holds pickled objects or an array larger than its data or than any array of an accepted
+    lattice size (checked from the headers, before anything is allocated), lacks a required array,
+    or does not match the sha256 in its sidecar.
     """
     path = Path(path)
     _check_npz_file(path)
     try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.filename.endswith(".npy"):
+                    with zf.open(info) as fh:
+                        _check_npy_header(fh, f"{path}: array {info.filename[:-4]!r}", info.file_size)
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError,
+            NotImplementedError) as exc:
+        if isinstance(exc, DataError):
+            raise
         raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
     missing = [k for k in required if k not in arrays]
     if missing:
@@ -139,18 +191,78 @@ def load_npz(path: str | Path, required: tuple[str, ...]) -> dict[str, np.ndarra
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK"  # local file header or, for an empty archive, end of directory
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def check_input_file(path: str | Path, what: str) -> int:
+    """The size of ``path`` if it is a regular file (symlinks followed); else ``DataError`` saying what
+    it is: missing, a dangling link, a directory, a FIFO, a device, a socket, unreadable.
+
+    ``what`` completes "is a directory, not ...". Only ``stat`` is called: opening a FIFO would
+    block until a writer comes, and ``/dev/zero`` never ends.
+    """
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise DataError(f"{path}: a symbolic link to a missing file ({os.readlink(path)})") from None
+        raise DataError(f"{path}: file not found") from None
+    except OSError as exc:  # a symlink loop, a file used as a folder, a name too long, no permission
+        raise DataError(f"{path}: cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataError(f"{path}: is a directory, not {what}")
+    for test, kind in _KINDS:
+        if test(st.st_mode):
+            raise DataError(f"{path}: is {kind}, not a regular file ({what} is read from a file)")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"{path}: cannot be read (permission denied)")
+    return st.st_size
+
+
+def max_array_bytes() -> int:
+    """The largest array a file may hold: one forward solve's memory at the largest accepted n
+    (no file of an accepted lattice size holds more; ``DISCRETE_EIT_MAX_N`` raises both)."""
+    return forward_memory_bytes(max_lattice_size())
+
+
+def _check_npy_header(fh, where: str, size: int) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from an ``.npy`` header at the start of ``fh`` (``size`` bytes in all).
+
+    ``DataError`` starting with ``where`` if the header is unreadable, holds Python objects, or
+    claims more bytes than follow it or than :func:`max_array_bytes` — before anything is allocated.
+    """
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = read(fh)
+    except (ValueError, EOFError, OSError, SyntaxError, TypeError) as exc:
+        raise DataError(f"{where}: not a readable .npy array (bad header: {exc})") from None
+    if dtype.hasobject:
+        raise DataError(f"{where}: holds Python objects (dtype {dtype}); only numeric arrays are read "
+                        "(no pickles)")
+    need = math.prod(shape) * dtype.itemsize
+    have = size - fh.tell()
+    if need > have:
+        raise DataError(f"{where}: its header claims a {'×'.join(map(str, shape)) or 'scalar'} {dtype} array "
+                        f"({human_bytes(need)}) but {human_bytes(max(have, 0))} of data follow (truncated or "
+                        "not what it claims)")
+    if need > max_array_bytes():
+        raise DataError(f"{where}: a {'×'.join(map(str, shape))} {dtype} array ({human_bytes(need)}) is "
+                        f"larger than any array of a lattice size n <= {max_lattice_size()} (the limit "
+                        "DISCRETE_EIT_MAX_N)")
+    return tuple(shape), dtype
 
 
 def _check_npz_file(path: Path) -> None:
     """``DataError`` unless ``path`` is a file that starts like an ``.npz`` (zip) archive.
 
-    Says what it is instead: missing, a directory, a ``.npy`` array, or not an archive at all
-    (np.load would call a text file "pickled data").
+    Says what it is instead: missing, a directory or another kind of file, a ``.npy`` array, or
+    not an archive at all (np.load would call a text file "pickled data").
     """
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, not an .npz file")
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    check_input_file(path, "an .npz file")
     with open(path, "rb") as fh:
         head = fh.read(len(_NPY_MAGIC))
     if head.startswith(_NPY_MAGIC):
@@ -205,7 +317,18 @@ def _dataset_fields(path: str | Path, arrays: dict[str, np.ndarray]) -> dict[str
             raise DataError(f"{path}: '{name}' must be a {cast.__name__} scalar, got {value.dtype} "
                             f"{value.shape}")
         out[name] = cast(value.item())
+        bad = _FIELD_RANGES.get(name)
+        if bad is not None and bad[0](out[name]):
+            raise DataError(f"{path}: '{name}' must be {bad[1]}, got {out[name]!r}")
     return out
+
+
+_FIELD_RANGES = {
+    "delta": (lambda v: not (math.isfinite(v) and 0 <= v <= 1), "a finite noise level in [0, 1]"),
+    "seed": (lambda v: v < 0, ">= 0"),
+    "profile_seed": (lambda v: v < 0, ">= 0"),
+}
+"""Dataset fields with a range beyond their type (what ``generate`` accepts for them)."""
 
 
 def load_dataset(path: str | Path) -> Dataset:
@@ -214,14 +337,29 @@ def load_dataset(path: str | Path) -> Dataset:
     n = arrays["n"]
     if n.shape != () or not np.issubdtype(n.dtype, np.integer):
         raise DataError(f"{path}: 'n' must be an integer scalar, got {n.dtype} {n.shape}")
+    if n >= 1:
+        try:
+            check_lattice_size(int(n))
+        except ValueError as exc:
+            raise DataError(f"{path}: {exc}") from None
     return Dataset(n=int(n), dtn=arrays["dtn"], mask=arrays["mask"], gamma_true=arrays.get("gamma_true"),
                    source=str(path), **_dataset_fields(path, arrays))
 
 
-def _load_npy(path: Path) -> np.ndarray:
+def _load_npy(path: Path, check_shape=None) -> np.ndarray:
+    """An ``.npy`` array; its header is checked first (:func:`_check_npy_header`), then
+    ``check_shape(shape)`` (``DataError`` for a shape the caller cannot take), then it is read."""
+    size = check_input_file(path, "a .npy file")
     try:
-        return np.load(path, allow_pickle=False)
+        with open(path, "rb") as fh:
+            shape, _ = _check_npy_header(fh, str(path), size)
+            if check_shape is not None:
+                check_shape(shape)
+            fh.seek(0)
+            return np.load(fh, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
+        if isinstance(exc, DataError):
+            raise
         raise DataError(f"{path}: not a readable .npy file ({exc})") from None
 
 
@@ -271,28 +409,75 @@ def _is_dtn_shaped(value: Any) -> bool:
             and value.shape[0] == value.shape[1] and value.shape[0] % 4 == 0 and value.shape[0] > 0)
 
 
+def _mat_kind(value: Any) -> str | None:
+    """What a ``.mat`` variable is when it is not a real numeric array (None when it is one)."""
+    import scipy.sparse
+
+    if scipy.sparse.issparse(value):
+        return "a sparse matrix (save it full: full(NAME))"
+    if not isinstance(value, np.ndarray):
+        return f"a {type(value).__name__}, not a numeric matrix"
+    if value.dtype.kind == "c":
+        return "complex; a DtN matrix must be real numbers (save real(NAME))"
+    if value.dtype.kind not in "iuf":
+        return f"not a numeric matrix (MATLAB class {value.dtype})"
+    return None
+
+
 def _read_mat_matrix(path: Path, name: str | None) -> np.ndarray:
     """Variable ``name`` of a MATLAB v5/v7 ``.mat`` file, or its only 4n×4n numeric variable."""
     import scipy.io
+    import scipy.sparse
 
     try:
         contents = scipy.io.loadmat(path)
     except NotImplementedError:  # scipy's answer to an HDF5-based file
         raise DataError(f"{path}: MATLAB v7.3 (HDF5) .mat files are not supported; save with "
                         "save(..., '-v7') or export .csv/.npy") from None
-    except (ValueError, TypeError, OSError, EOFError, scipy.io.matlab.MatReadError) as exc:
+    except (ValueError, TypeError, OSError, EOFError, MemoryError, scipy.io.matlab.MatReadError) as exc:
         raise DataError(f"{path}: not a readable .mat file ({type(exc).__name__}: {exc})") from None
     variables = {k: v for k, v in contents.items() if not k.startswith("__")}
-    listing = ", ".join(f"{k} {getattr(v, 'shape', '')}" for k, v in variables.items()) or "none"
+
+    def described(k: str, v: Any) -> str:
+        kind = ("sparse " if scipy.sparse.issparse(v) else
+                "complex " if getattr(v, "dtype", None) is not None and v.dtype.kind == "c" else "")
+        return f"{k} {kind}{getattr(v, 'shape', '')}".replace("  ", " ")
+
+    listing = ", ".join(described(k, v) for k, v in variables.items()) or "none"
     if name is not None:
         if name not in variables:
             raise DataError(f"{path}: no variable {name!r} (variables: {listing})")
+        kind = _mat_kind(variables[name])
+        if kind is not None:
+            raise DataError(f"{path}: variable {name!r} is {kind.replace('NAME', name)}")
         return variables[name]
     candidates = [k for k, v in variables.items() if _is_dtn_shaped(v)]
     if len(candidates) != 1:
+        shaped = [k for k, v in variables.items() if len(getattr(v, "shape", ())) == 2
+                  and v.shape[0] == v.shape[1] and v.shape[0] % 4 == 0 and v.shape[0] > 0]
+        if not candidates and len(shaped) == 1:  # the one 4n×4n variable is of the wrong kind: say which
+            kind = _mat_kind(variables[shaped[0]]) or "not a numeric matrix"
+            raise DataError(f"{path}: variable {shaped[0]!r}, the only 4n×4n one, is "
+                            f"{kind.replace('NAME', shaped[0])}")
         problem = "no 4n×4n numeric variable" if not candidates else "several 4n×4n numeric variables"
         raise DataError(f"{path}: {problem} (variables: {listing}); choose one with {path}:NAME")
     return variables[candidates[0]]
+
+
+_CSV_BYTES_PER_ENTRY = 64
+"""A CSV matrix file larger than (4 n_max)² entries of this many bytes is refused unread."""
+
+
+def _dtn_shape_ok(spec: str | Path):
+    """``check_shape`` for a DtN matrix: 4n×4n with 1 <= n <= the size limit (before it is read)."""
+    def check(shape: tuple[int, ...]) -> None:
+        if len(shape) != 2 or shape[0] != shape[1] or shape[0] % 4 or shape[0] == 0:
+            raise DataError(f"{spec}: DtN matrix must be 4n×4n with n >= 1, got shape {tuple(shape)}")
+        try:
+            check_lattice_size(shape[0] // 4)
+        except ValueError as exc:
+            raise DataError(f"{spec}: a {shape[0]}×{shape[1]} DtN matrix: {exc}") from None
+    return check
 
 
 def load_dtn_matrix(spec: str | Path, layout: str = "ours") -> Dataset:
@@ -307,7 +492,8 @@ def load_dtn_matrix(spec: str | Path, layout: str = "ours") -> Dataset:
         :data:`~discrete_eit.problem.boundary_layouts.BOUNDARY_LAYOUTS`: ``ours`` (MATH.md §1) or
         ``authors`` (``E_1..E_n, S_n..S_1, W_n..W_1, N_1..N_n``); the result is in our order.
 
-    Errors are :class:`DataError` naming the file.
+    Errors are :class:`DataError` naming the file; the shape (and the size limit on n) is checked
+    before the data are read where the format allows (``.npy``, ``.csv``).
     """
     if layout not in BOUNDARY_LAYOUTS:
         raise DataError(f"{spec}: unknown boundary layout {layout!r} (known: "
@@ -318,17 +504,20 @@ def load_dtn_matrix(spec: str | Path, layout: str = "ours") -> Dataset:
         hint = "; a dataset .npz is read with --data / load_dataset" if suffix == ".npz" else ""
         raise DataError(f"{spec}: unsupported DtN matrix format {path.suffix or '(no suffix)'!r} "
                         f"(expected {', '.join(DTN_SUFFIXES)}{hint})")
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    size = check_input_file(path, f"a {suffix} file")
+    check_shape = _dtn_shape_ok(spec)
     if suffix == ".npy":
-        dtn = _load_npy(path)
+        dtn = _load_npy(path, check_shape)
     elif suffix == ".csv":
+        limit = (4 * max_lattice_size()) ** 2 * _CSV_BYTES_PER_ENTRY
+        if size > limit:
+            raise DataError(f"{path}: {human_bytes(size)} is more than a CSV DtN matrix of n <= "
+                            f"{max_lattice_size()} takes ({human_bytes(limit)} at most)")
         dtn = _read_csv_matrix(path)
     else:
         dtn = _read_mat_matrix(path, name)
     dtn = np.asarray(dtn)
-    if dtn.ndim != 2 or dtn.shape[0] != dtn.shape[1] or dtn.shape[0] % 4 or dtn.shape[0] == 0:
-        raise DataError(f"{spec}: DtN matrix must be 4n×4n with n >= 1, got shape {dtn.shape}")
+    check_shape(dtn.shape)
     if dtn.dtype.kind not in "iuf":
         raise DataError(f"{spec}: DtN matrix must be real numbers, got dtype {dtn.dtype}")
     dtn = dtn.astype(np.float64)
@@ -341,9 +530,12 @@ def load_dtn_matrix(spec: str | Path, layout: str = "ours") -> Dataset:
 def load_gamma(path: str | Path, n_edges: int) -> np.ndarray:
     """A user's conductivity vector (``.npy``) in the MATH.md edge order."""
     path = Path(path)
-    gamma = _load_npy(path)
-    if gamma.shape != (n_edges,):
-        raise DataError(f"{path}: gamma must have shape ({n_edges},) = 2n(n+1), got {gamma.shape}")
+
+    def check_shape(shape: tuple[int, ...]) -> None:
+        if tuple(shape) != (n_edges,):
+            raise DataError(f"{path}: gamma must have shape ({n_edges},) = 2n(n+1), got {tuple(shape)}")
+
+    gamma = _load_npy(path, check_shape)
     if not np.issubdtype(gamma.dtype, np.floating) or not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):
         raise DataError(f"{path}: gamma must be finite, positive floats")
     return gamma.astype(np.float64)

@@ -177,7 +177,8 @@ def check_sizes(cfg: Mapping[str, Any]) -> None:
     """Every lattice size of a study (and the figures') within the limit on n, with its memory."""
     sized = [(f"{key}.n[{i}]", n) for key, study in studies(cfg) for i, n in enumerate(study["n"])]
     figures = [("figures.working_n", cfg["figures"]["working_n"])] if paper(cfg) else []
-    for key, n in [*sized, *figures]:
+    mc = [("monte_carlo.n", cfg["monte_carlo"]["n"])] if "n" in cfg.get("monte_carlo", {}) else []
+    for key, n in [*sized, *figures, *mc]:
         try:
             check_lattice_size(n)
         except ValueError as exc:
@@ -239,7 +240,8 @@ def config_error_line(error: ConfigError, files: list[str | Path]) -> str:
         path = Path(path)
         return str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
 
-    where = defining_file(error.key, files, getattr(error, "related", ()))
+    # file-level errors (config_files) know their file
+    where = getattr(error, "file", None) or defining_file(error.key, files, getattr(error, "related", ()))
     return f"{shown(where) if where else ', '.join(map(shown, files))}: {error}"
 
 

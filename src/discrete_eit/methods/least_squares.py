@@ -76,7 +76,8 @@ def lm_options(tau_help: str) -> tuple[Option, ...]:
                "max(200, 4·2^(n/2)), enough for exact data up to n = 16)", minimum=1),
         Option("tol", float, 1e-12, "convergence tolerance on the step in log γ"),
         Option("tau", float, 1.0, tau_help),
-        Option("delta", float, None, "noise level δ for the discrepancy principle (default: the dataset's)"),
+        Option("delta", float, None, "noise level δ for the discrepancy principle (default: the dataset's)",
+               maximum=1),
         Option("stop", str, "auto", "stopping rule (auto: discrepancy if δ > 0 is known, else converge)",
                choices=LM_STOP_RULES),
         Option("solver", str, "auto", "LM step solver: normal equations JᵀJ (cheap), thin SVD of J "

@@ -318,7 +318,7 @@ def nn_loss(dataset: Dataset, gamma: np.ndarray, K: np.ndarray, lam: float = 10.
 
 
 @register_method("nn_fast", options=(
-    Option("lam", float, 10.0, "weight λ of the boundary (Neumann) rows of the NN loss"),
+    Option("lam", float, 10.0, "weight λ of the boundary (Neumann) rows of the NN loss", positive=True),
     *lm_options("discrepancy factor τ: stop when loss <= τ² × expected loss at the truth"),
     Option("init", str, "constant", "starting γ: best constant fit of the loss, or iid U(0.5, 1.5)",
            choices=("constant", "random")),

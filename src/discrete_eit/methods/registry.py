@@ -110,8 +110,11 @@ class Option:
     ``minimum``: the least value of a numeric (int or float) option; numeric values must also be
     finite. It defaults to 0 because no option of a built-in method is meaningfully negative (an
     iteration count, a seed, a step, a weight, a bound); a plugin option that can be negative
-    declares ``minimum=None``. A default of ``None`` means "unset" (the method decides) and is
-    the only value outside the type that an option accepts.
+    declares ``minimum=None``. ``positive``: the value must be above ``minimum`` (a step, a
+    weight that divides). ``maximum`` (inclusive) and ``below`` (exclusive): upper bounds. Integers
+    are also bounded by the int64 range (:data:`INT_RANGE`: seeds and counts end up in numpy and
+    JSON as int64). A default of ``None`` means "unset" (the method decides) and is the only value
+    outside the type that an option accepts.
     """
 
     name: str
@@ -120,6 +123,9 @@ class Option:
     help: str
     choices: tuple | None = None
     minimum: float | None = 0
+    positive: bool = False
+    maximum: float | None = None
+    below: float | None = None
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is not valid for this option (type, choices, range), or None if it is."""
@@ -132,9 +138,21 @@ class Option:
         if self.type in (int, float):
             if not math.isfinite(value):
                 return f"must be finite, got {value!r}"
+            if self.minimum is not None and self.positive and value <= self.minimum:
+                return f"must be > {self.minimum:g}, got {value!r}"
             if self.minimum is not None and value < self.minimum:
                 return f"must be >= {self.minimum:g}, got {value!r}"
+            if self.maximum is not None and value > self.maximum:
+                return f"must be <= {self.maximum:g}, got {value!r}"
+            if self.below is not None and value >= self.below:
+                return f"must be < {self.below:g}, got {value!r}"
+            if self.type is int and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+                return f"must be an int64 (|value| < 2**63), got {value!r}"
         return None
+
+
+INT_RANGE = (-(2 ** 63), 2 ** 63 - 1)
+"""The range of an integer option (int64)."""
 
 
 def _type_ok(option_type, value) -> bool:
@@ -179,6 +197,7 @@ class Method:
     batched: bool = False
     applies: Callable[[np.ndarray], bool] | None = None
     history_columns: tuple[str, ...] = ()
+    relations: tuple[tuple[str, str], ...] = ()
 
     @property
     def module(self) -> str:
@@ -207,6 +226,11 @@ class Method:
             if problem is not None:
                 raise OptionError(self.name, key, problem)
             out[key] = value
+        for low, high in self.relations:  # e.g. init_low <= init_high (None: unbounded)
+            if out[low] is not None and out[high] is not None and not out[low] <= out[high]:
+                if high in given:
+                    raise OptionError(self.name, high, f"must be >= {low} = {out[low]!r}, got {out[high]!r}")
+                raise OptionError(self.name, low, f"must be <= {high} = {out[high]!r}, got {out[low]!r}")
         return out
 
 
@@ -215,7 +239,8 @@ METHODS: dict[str, Method] = {}
 
 def register_method(name: str, options: tuple[Option, ...] = (), help: str = "", batched: bool = False,
                     applies: Callable[[np.ndarray], bool] | None = None,
-                    history_columns: tuple[str, ...] = ()):
+                    history_columns: tuple[str, ...] = (),
+                    relations: tuple[tuple[str, str], ...] = ()):
     """Decorator: register ``func(dataset, **options) -> Reconstruction`` as method ``name``.
 
     Parameters
@@ -227,10 +252,13 @@ def register_method(name: str, options: tuple[Option, ...] = (), help: str = "",
     applies : ``mask -> bool``, whether data on that mask can be handled (default: always); the
         workflow lists cells it rejects as ``not_applicable``.
     history_columns : names of the columns of ``arrays['history']``, if the method returns one.
+    relations : pairs ``(low, high)`` of options that must satisfy ``low <= high`` (either may be
+        None = unbounded); checked with the options, one pair per message naming the option given.
     """
     def deco(func):
         doc = help or (func.__doc__ or "").strip().split("\n")[0]
-        METHODS[name] = Method(name, func, tuple(options), doc, batched, applies, tuple(history_columns))
+        METHODS[name] = Method(name, func, tuple(options), doc, batched, applies, tuple(history_columns),
+                               tuple(relations))
         return func
     return deco
 

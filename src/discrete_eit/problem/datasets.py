@@ -103,6 +103,63 @@ def validate_dataset(d: Dataset) -> None:
             raise DataError(f"{src}: {exc}") from None
 
 
+DTN_TOLERANCE = 0.5
+"""How far from a DtN map measured data may be, with no noise level known: the largest asymmetry
+``|Λ_ij − Λ_ji|`` as a fraction of the largest entry, and the largest row sum ``|Σ_j Λ_ij|`` as a
+fraction of that row's ``Σ_j |Λ_ij|`` (measured in docs/bad_input.md: every noise model at δ = 1e-2
+stays below 0.06 and 0.21; at 0.5 no method recovers γ to within 100 %)."""
+DTN_TOLERANCE_PER_DELTA = 5.0
+"""The tolerance grows by this much per unit of a known noise level δ (the dataset's or ``--delta``):
+noise of level δ makes asymmetries up to ≈ 4.5 δ (additive model) and row sums up to the row's size."""
+DTN_MAX_SCALE = 1e100
+"""The largest entry must lie in [1/DTN_MAX_SCALE, DTN_MAX_SCALE]: beyond, squares and inverse
+squares of entries (least-squares weights) leave the float range."""
+
+
+def check_dtn_map(d: Dataset, delta: float | None = None) -> None:
+    """:class:`DataError` naming ``d.source`` unless its measured entries look like a DtN map (MATH.md §2).
+
+    One condition per message, in this order: the largest entry within [1e-100, 1e100]; the
+    measured diagonal positive (median > 0: the sign convention, current *into* the network);
+    symmetric on the measured pairs; rows that are measured completely sum to zero — the last two
+    within :data:`DTN_TOLERANCE` + :data:`DTN_TOLERANCE_PER_DELTA` · δ, δ the known noise level
+    (``delta``, else the dataset's, else 0). Entries are finite already (:func:`validate_dataset`).
+    """
+    src, dtn, mask = d.source, d.dtn, d.mask
+    if delta is None:
+        delta = d.delta
+    tol = DTN_TOLERANCE + DTN_TOLERANCE_PER_DELTA * float(delta or 0.0)
+    filled = np.where(mask, dtn, 0.0)
+    magnitude = np.abs(filled)
+    i, j = np.unravel_index(int(np.argmax(magnitude)), magnitude.shape)
+    scale = float(magnitude[i, j])
+    if scale == 0:
+        raise DataError(f"{src}: not a DtN map: every measured entry is zero")
+    if not 1 / DTN_MAX_SCALE <= scale <= DTN_MAX_SCALE:
+        raise DataError(f"{src}: not a DtN map: its largest entry, {filled[i, j]:.3g} at ({i}, {j}), is "
+                        f"outside [1e-100, 1e100] (squares of such entries leave the float range)")
+    diag = np.diagonal(dtn)[np.diagonal(mask)]
+    if diag.size and np.median(diag) <= 0:
+        raise DataError(f"{src}: not a DtN map: its measured diagonal is not positive (median "
+                        f"{np.median(diag):.3g}); Λ_ii > 0 in the sign convention of MATH.md §2 (current "
+                        "into the network): negate a matrix measured as current out")
+    asym = np.where(mask & mask.T, np.abs(filled - filled.T), 0.0) / scale
+    i, j = np.unravel_index(int(np.argmax(asym)), asym.shape)
+    if asym[i, j] > tol:
+        raise DataError(f"{src}: not a DtN map: not symmetric: Λ[{i}, {j}] = {dtn[i, j]:.3g} but Λ[{j}, {i}] "
+                        f"= {dtn[j, i]:.3g}, a difference of {asym[i, j]:.2g} × the largest entry (noise "
+                        f"allows {tol:.2g}; docs/bad_input.md)")
+    complete = np.flatnonzero(mask.all(axis=1))
+    if complete.size:
+        sums = filled[complete].sum(axis=1)
+        ratio = np.abs(sums) / np.maximum(magnitude[complete].sum(axis=1), np.finfo(float).tiny)
+        k = int(np.argmax(ratio))
+        if ratio[k] > tol:
+            raise DataError(f"{src}: not a DtN map: row {complete[k]} sums to {sums[k]:.3g}, "
+                            f"{ratio[k]:.2g} × the sum of its magnitudes (rows of Λ sum to zero; noise "
+                            f"allows {tol:.2g}; docs/bad_input.md)")
+
+
 def generate_dataset(gamma: np.ndarray, n: int, delta: float = 0.0, seed: int = 0,
                      partial_set: str = "full", symmetric_noise: bool = False,
                      noise_model: str = DEFAULT_NOISE_MODEL) -> Dataset:

@@ -44,8 +44,12 @@ def max_lattice_size() -> int:
         raise ValueError(f"{MAX_N_VARIABLE}={text!r} is not an integer") from None
 
 
-def _human_bytes(count: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
+def human_bytes(count: float) -> str:
+    """``count`` bytes as ``1.77 GB`` (three significant digits; from 1000 TB on, in TB; beyond 1e18 TB
+    as a power of ten: a count beyond the float range is no error)."""
+    if count >= 10 ** 30:
+        return f"10^{len(str(int(count))) - 13} TB"
+    for unit in ("B", "kB", "MB", "GB", "TB"):
         if count < 1000:
             return f"{count:.3g} {unit}"
         count /= 1000
@@ -56,7 +60,7 @@ def check_lattice_size(n: int) -> None:
     """``ValueError`` saying the memory it would take if n exceeds :func:`max_lattice_size`."""
     limit = max_lattice_size()
     if n > limit:
-        size = _human_bytes(forward_memory_bytes(n))
+        size = human_bytes(forward_memory_bytes(n))
         raise ValueError(f"n = {n} is above the limit n <= {limit}: one forward solve would need about "
                          f"{size} of memory (raise the limit with the environment variable "
                          f"{MAX_N_VARIABLE})")

@@ -52,11 +52,11 @@ def _torch_threads(threads: int):
     Option("stop", str, "budget", "stopping rule: budget (run all iterations), min-step (the loss "
            "stagnates at the minimum step) or first-drop (stop at the first step reduction)",
            choices=ADAM_STOP_RULES),
-    Option("lr", float, 2e-3, "initial Adam step"),
-    Option("lam", float, 10.0, "weight λ of the boundary (Neumann) rows of the NN loss"),
+    Option("lr", float, 2e-3, "initial Adam step", positive=True),
+    Option("lam", float, 10.0, "weight λ of the boundary (Neumann) rows of the NN loss", positive=True),
     Option("seed", int, 0, "seed of the random initial γ₀ ~ U(init_low, init_high); every problem "
            "of a batch starts from the same γ₀"),
-    Option("init_low", float, 0.5, "lower end of the initial γ₀ distribution"),
+    Option("init_low", float, 0.5, "lower end of the initial γ₀ distribution", positive=True),
     Option("init_high", float, 1.5, "upper end of the initial γ₀ distribution"),
     Option("gamma_min", float, 0.1, "lower bound on γ, applied after every step (the clip)"),
     Option("gamma_max", float, None, "upper bound on γ (box constraint; default none)"),
@@ -64,14 +64,14 @@ def _torch_threads(threads: int):
            "INDEX=VALUE, spikes or ring"),
     Option("threshold", float, 1e-4, "plateau rule: relative improvement threshold"),
     Option("patience", int, 20_000, "plateau rule: bad iterations before the step is reduced"),
-    Option("factor", float, 0.1, "plateau rule: step reduction factor"),
+    Option("factor", float, 0.1, "plateau rule: step reduction factor", positive=True, below=1),
     Option("schedule", str, "paper", "Adam betas at the step drops: paper ((0.9, 0.999) → (0.99, "
            "0.9999) → (0.999, 0.99999)) or authors (the authors' code: β1 0.9 → 0.99 → 0.999, "
            "β2 stays 0.999)", choices=tuple(BETA_SCHEDULES)),
     Option("moments", str, "keep", "Adam's moments at a drop that changes the betas: keep (and "
            "the step count) or reset (a fresh Adam)", choices=MOMENT_RULES),
-    Option("min_lr", float, 1e-7, "plateau rule: minimum step"),
-    Option("log_every", int, 1000, "history interval in iterations"),
+    Option("min_lr", float, 1e-7, "plateau rule: minimum step", positive=True),
+    Option("log_every", int, 1000, "history interval in iterations", minimum=1),
     Option("backend", str, "auto", "training loop: numba (the fused CPU kernel), torch, or auto "
            "(torch on cuda, numba on cpu)", choices=BACKENDS),
     Option("device", str, "auto", "device: auto (cuda if available, else cpu), cpu or cuda (cuda "
@@ -81,7 +81,8 @@ def _torch_threads(threads: int):
     Option("threads", int, 1, "backend torch: intra-op threads during training (0 = torch's "
            "default); the numba kernel runs on one thread"),
     Option("progress", float, 30.0, "seconds between progress lines on stderr (0 = none)"),
-), batched=True, history_columns=HISTORY_COLUMNS)
+), batched=True, history_columns=HISTORY_COLUMNS,
+    relations=(("init_low", "init_high"), ("gamma_min", "gamma_max")))
 def nn_method(datasets: list[Dataset], *, iterations: int, stop: str, lr: float, lam: float,
               seed: int, init_low: float, init_high: float, gamma_min: float, gamma_max: float | None,
               fixed_edges: str, threshold: float, patience: int, factor: float, schedule: str,
