@@ -186,7 +186,7 @@ def _broken(cfg, edit):
     (lambda c: c["studies"]["noise"].update(runs=["cm", "nn_fast"]), "studies.noise.runs",
      "the paper's Fig 3b needs run 'nn'"),
     (lambda c: (c["runs"].update(cm2={"method": "cm"}), c["studies"]["sizes"].update(runs=["cm2"])),
-     "studies.sizes.runs", "the paper's Figs 3a, 4 needs run 'nn'"),
+     "studies.sizes.runs", "the paper's Figs 3a, 4 need run 'nn'"),
     (lambda c: c.update(paper=False), "paper", "no study of your own"),
     (lambda c: c["studies"]["noise"].update(gallery={"n": 7}), "studies.noise.gallery", "does not contain"),
     (lambda c: c["figures"].update(cm_run="ols"), "figures.cm_run", "not a Curtis–Morrow run"),

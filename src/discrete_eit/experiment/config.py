@@ -158,7 +158,8 @@ def check_figure_cells(cfg: Mapping[str, Any], methods: Mapping[str, Method]) ->
                     if lacks:
                         raise ConfigError(
                             f"studies.{study}.{lacks}",
-                            f"the paper's {figure} needs run {run!r} (figures.{role}) on profile {prof!r}, "
+                            f"the paper's {figure} {'need' if figure.startswith('Figs') else 'needs'} run "
+                            f"{run!r} (figures.{role}) on profile {prof!r}, "
                             f"n = {n}, set {pset!r}, δ = {delta:g}, seed {seed}, which studies.{study} does "
                             "not contain; add it, or set paper: false to run only your own studies",
                             (f"figures.{role}", "figures.working_n"))
