@@ -25,6 +25,7 @@ STAGES = {
     "reconstructions": ["phase_reconstructions"],
     "tables": ["phase_tables"],
     "figures": ["phase_figures"],
+    "studies": ["phase_studies"],
     "provenance": ["results/provenance.json", "--forcerun", "provenance_manifest"],
 }
 

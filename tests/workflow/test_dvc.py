@@ -303,7 +303,7 @@ def test_write_dvc_metrics_has_sidecar(tmp_path, capsys):
 
 
 # ---- DVC pipeline: workflow tests on the quick configuration ------------------------------------
-STAGES = ("datasets", "reconstructions", "tables", "figures", "provenance")
+STAGES = ("datasets", "reconstructions", "tables", "figures", "studies", "provenance")
 CHANGED_DELTA = 3.0e-3  # the prior study's noise level after the parameter change
 # `timings` and `reproduced` (the `dvc repro` of the quick grid) are session fixtures in conftest.py,
 # shared with tests/test_ssh_remote.py.

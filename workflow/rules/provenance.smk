@@ -10,6 +10,11 @@
 from discrete_eit.artifacts.manifest import write_manifest
 from discrete_eit.experiment.dvc_outputs import write_dvc_outputs
 
+
+def phase_outputs(out):
+    return list(out.outputs.values())
+
+
 LOSS_CURVES = grid.loss_curve_cells(config, CELLS, METHODS) if EXPERIMENT.paper else []
 # the tables the headline metrics read (experiment.dvc_outputs.headline_metrics)
 HEADLINE_TABLES = {
@@ -39,13 +44,19 @@ rule phase_reconstructions:
 
 rule phase_tables:
     input:
-        [p for out in OUTPUTS if out.spec.kind != "figure" for p in out.outputs.values()],
+        [phase_outputs(out) for out in OUTPUTS if out.study is None and out.spec.kind != "figure"],
     localrule: True
 
 
 rule phase_figures:
     input:
-        [p for out in OUTPUTS if out.spec.kind == "figure" for p in out.outputs.values()],
+        [phase_outputs(out) for out in OUTPUTS if out.study is None and out.spec.kind == "figure"],
+    localrule: True
+
+
+rule phase_studies:
+    input:
+        [phase_outputs(out) for out in OUTPUTS if out.study is not None],
     localrule: True
 
 
