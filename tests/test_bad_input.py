@@ -846,7 +846,7 @@ def workflow_copy(tmp_path_factory):
     # the second round: strict reading of the overlay itself (duplicate keys, NaN)
     ("profile_seed: 1\nprofile_seed: 2\n", "profile_seed"),
     ("studies:\n  noise:\n    delta: [0, .nan]\n", "studies.noise.delta[1]"),
-    # the two injection strings of issue 11: refused before any job, nothing runs (no file X)
+    # the two injection strings of the trust work: refused before any job, nothing runs (no file X)
     ({"runs": {"ols": {"options": {"tau": "1.0; touch X; true"}}}}, "runs.ols.options.tau"),
     ({"runs": {"nn_fixed": {"options": {"fixed_edges": "7 --threads 1; touch X; true"}}}},
      "runs.nn_fixed.options.fixed_edges"),

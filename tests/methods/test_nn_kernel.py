@@ -1,4 +1,4 @@
-"""The fused numba kernel of method ``nn`` against the torch path (issue 12's must-show).
+"""The fused numba kernel of method ``nn`` against the torch path (the speed work's must-show).
 
 Same problems on both backends — full and partial data, a fixed edge, batches of different
 problems — compared at the same (γ, K) (loss and gradients to 1e-12), along trajectories (1e-9 over

@@ -2,11 +2,11 @@
 
 ``tests/problem/data/golden_numerics.npz`` (``tests/data/`` before the tests mirrored the package
 layers; record with ``python tests/problem/test_golden_numerics.py --record``) was first written by
-``python tests/test_golden_numerics.py --record`` at b311636, on the flat package, before the
+``python tests/problem/test_golden_numerics.py --record`` at b311636, on the flat package, before the
 reorganisation (the new tree reproduced it bit for bit), and re-recorded once on 2026-12-01 when
-``wave`` became the authors' profile (issue 13: every wave-based array changed by design; the
+``wave`` became the authors' profile (every wave-based array changed by design; the
 random-profile arrays were unchanged), and again on
-2026-12-01 when ``dtn_matrix`` became a dense numpy solve for n <= 16 (issue 12: short jobs start
+2026-12-01 when ``dtn_matrix`` became a dense numpy solve for n <= 16 (so that short jobs start
 without scipy): the DtN data moved by <= 2e-16 relative, every array by <= 1e-12, except the
 history of nn_fast on exact sigma0 data, which stops at rounding level (22 rows before, 25 now,
 its γ 2e-14 from the old one). Recorded
