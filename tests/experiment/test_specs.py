@@ -116,3 +116,15 @@ def test_study_summary_reports_the_studys_rows_only(tmp_path):
     assert (mine["n_seeds"].tolist(), mine["rel_l2_median"].tolist()) == ([1], [0.1])
     assert (noise["n_seeds"].tolist(), noise["rel_l2_median"].tolist()) == ([2], [pytest.approx(0.2)])
     assert tbb.error_summary(inputs, {})["n_seeds"].tolist() == [2]   # every cell once
+
+
+def test_the_report_landing_facts_are_the_codes(load_config, methods):
+    import yaml
+
+    from discrete_eit.experiment.claims import CLAIMS
+    from discrete_eit.experiment.layouts import PAPER_FIGURES
+
+    facts = yaml.safe_load((Path(__file__).parents[2] / "workflow/report/metadata.yaml").read_text())
+    assert facts == {"claims of the paper checked": len(CLAIMS),
+                     "figures of the paper drawn": len(PAPER_FIGURES) + 1,   # + Fig 1
+                     "studies of the paper's experiment": len(grid.PAPER_STUDIES)}

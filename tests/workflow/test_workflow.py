@@ -332,6 +332,13 @@ def test_report_has_every_figure_and_table(quick_run, tmp_path):
     text = snakemake(quick_run, *QUICK, "--report", str(html), timeout=600)
     assert html.stat().st_size > 100_000, text[-2000:]
     assert "ERROR/" not in text, text[-2000:]  # a broken caption
+    page = html.read_text()
+    # the landing page (workflow description and facts), claims first, sections, then the studies
+    assert "discrete-eit: the run" in page and "claims of the paper checked" in page
+    categories = ["Claims", *(f"Paper {i} \\u00b7" for i in range(1, 9)), "Results \\u00b7 every study",
+                  *(f"Study \\u00b7 {s}" for s in STUDIES)]
+    assert all(c in page for c in categories), [c for c in categories if c not in page]
+    assert 'Morrow (run <tt class=\\"docutils literal\\">cm</tt>)' in page  # captions name the runs
 
 
 def test_a_new_method_is_one_module(tmp_path, monkeypatch):

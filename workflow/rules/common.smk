@@ -98,12 +98,18 @@ def run_options(wildcards):
 def report_outputs(out):
     """An output's files, the one the report shows marked for it (caption, category, order)."""
     order = [o for o in OUTPUTS if o.category == out.category].index(out)
-    shown = {
-        "caption": f"../report/{out.spec.kind}/{out.spec.name}.rst",
-        "category": out.category,
-        "labels": {"#": f"{order + 1:02d}", "output": out.spec.title.format(**out.args)},
-    }
     files = dict(out.outputs)
     kind = REPORTED[out.spec.kind]
-    files[kind] = report(files[kind], **shown)
+    # three labels: with two, a category of two results would show the second as a toggle
+    labels = {
+        "#": f"{order + 1:02d}",
+        "output": out.spec.title.format(**out.args),
+        "file": Path(files[kind]).name,
+    }
+    files[kind] = report(
+        files[kind],
+        caption=f"../report/{out.spec.kind}/{out.spec.name}.rst",
+        category=out.category,
+        labels=labels,
+    )
     return files

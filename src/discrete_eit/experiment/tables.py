@@ -109,7 +109,7 @@ def build_error_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 def unique_cells(df: pd.DataFrame) -> pd.DataFrame:
     """The error table with one row per cell: a cell several studies report appears once (its
     first row; the rows differ only in ``study``)."""
-    return df.drop_duplicates(subset=KEYS, keep="first")
+    return df.drop_duplicates(subset=[k for k in KEYS if k in df.columns], keep="first")
 
 
 def summarise_errors(df: pd.DataFrame) -> pd.DataFrame:
@@ -307,8 +307,12 @@ def to_html(df: pd.DataFrame, title: str | None = None, note: str | None = None)
     import html
 
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>\n"
-                   for row in df.itertuples(index=False))
+
+    def cell(v) -> str:   # numbers right-aligned, text left
+        number = isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+        return ("<td>" if number else "<td class=t>") + html.escape(_fmt(v)) + "</td>"
+
+    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>\n" for row in df.itertuples(index=False))
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title or '')}</title>"
             f"<style>{_HTML_STYLE}</style></head><body>\n"
             + (f"<h1>{html.escape(title)}</h1>\n" if title else "")
@@ -317,8 +321,8 @@ def to_html(df: pd.DataFrame, title: str | None = None, note: str | None = None)
 
 
 _HTML_STYLE = ("body{font-family:sans-serif;font-size:13px;margin:1em}table{border-collapse:collapse}"
-               "th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee;"
-               "position:sticky;top:0}tr:nth-child(even){background:#f8f8f8}")
+               "th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}td.t{text-align:left}"
+               "th{background:#eee;position:sticky;top:0}tr:nth-child(even){background:#f8f8f8}")
 
 
 def write_result(df: pd.DataFrame, outputs: Mapping[str, str], title: str = "", note: str = "",
