@@ -25,23 +25,13 @@ SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 METHODS = load_methods()
 
 
-def load_config(*overlays: str) -> dict:
-    from snakemake.utils import update_config, validate
-
-    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    for name in overlays:
-        update_config(cfg, yaml.safe_load((ROOT / name).read_text()))
-    validate(cfg, str(SCHEMA))
-    return cfg
-
-
 @pytest.fixture(scope="module")
-def default_cfg():
+def default_cfg(load_config):
     return load_config()
 
 
 @pytest.fixture(scope="module")
-def quick_cfg():
+def quick_cfg(load_config):
     return load_config("config/quick.yaml")
 
 
@@ -93,8 +83,8 @@ def test_robustness_study_cells(default_cfg):
     assert len({(c.run, c.data) for c in cells}) == len(cells)
 
 
-def test_exact_data_are_run_once_whatever_the_noise_models():
-    cfg = copy.deepcopy(load_config())
+def test_exact_data_are_run_once_whatever_the_noise_models(default_cfg):
+    cfg = copy.deepcopy(default_cfg)
     cfg["studies"]["robustness"]["delta"] = [0, 1.0e-3]
     cells, _ = grid.expand_cells(cfg, METHODS)
     exact = [c for c in cells if c.delta == 0 and c.n == 6 and c.partial_set == "full" and c.run == "nn_fast"]
