@@ -314,8 +314,9 @@ SPECS: tuple[Spec, ...] = (
          applies=lambda exp, s: exp.cfg["monte_carlo"]["enabled"],
          methods=lambda exp: (exp.cfg["monte_carlo"]["method"],),
          title="Monte Carlo check of the sensitivity prediction",
-         note="Empirical std per edge over noise draws / predicted std (median, min, max over the "
-              "edges). 1 = prediction holds.", runtime=30, local=False),
+         note="{mc[draws]} noise draws at δ = {mc[delta]:g}, n = {mc[n]}, method {mc[method]} "
+              "{mc[options]}: empirical std per edge / predicted std (median, min, max over the edges). "
+              "1 = prediction holds.", runtime=30, local=False),
     Spec("robustness", "table", _T + "robustness_table", _errors,
          lambda exp, s: {"study": dict(exp.study("robustness"))}, title="Robustness to the noise model",
          note="Per (profile, n, set, noise model, δ, run) of studies.robustness: mean, sample std, min "
