@@ -594,8 +594,11 @@ def test_a_signal_mid_write_leaves_no_debris(sig, tmp_path):
     (no .NAME.XXXX.tmp, no sidecar without its artifact)."""
     work, marker = tmp_path / "w", tmp_path / "writing"
     work.mkdir()
+    # SIGINT at its default (a shell's background job, e.g. a CI started with `&`, ignores it, and
+    # an ignored SIGINT stays ignored in the child: Python then installs no KeyboardInterrupt)
     proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITE, str(marker), "generate", "--n", "2",
-                             "--out", str(work / "x.npz")], stderr=subprocess.PIPE, text=True)
+                             "--out", str(work / "x.npz")], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -10,11 +10,6 @@
 from discrete_eit.artifacts.manifest import write_manifest
 from discrete_eit.experiment.dvc_outputs import write_dvc_outputs
 
-
-def phase_outputs(out):
-    return list(out.outputs.values())
-
-
 LOSS_CURVES = grid.loss_curve_cells(config, CELLS, METHODS) if EXPERIMENT.paper else []
 # the tables the headline metrics read (experiment.dvc_outputs.headline_metrics)
 HEADLINE_TABLES = {
@@ -44,19 +39,19 @@ rule phase_reconstructions:
 
 rule phase_tables:
     input:
-        [phase_outputs(out) for out in OUTPUTS if out.study is None and out.spec.kind != "figure"],
+        [out.outputs.values() for out in OUTPUTS if out.study is None and out.spec.kind != "figure"],
     localrule: True
 
 
 rule phase_figures:
     input:
-        [phase_outputs(out) for out in OUTPUTS if out.study is None and out.spec.kind == "figure"],
+        [out.outputs.values() for out in OUTPUTS if out.study is None and out.spec.kind == "figure"],
     localrule: True
 
 
 rule phase_studies:
     input:
-        [phase_outputs(out) for out in OUTPUTS if out.study is not None],
+        [out.outputs.values() for out in OUTPUTS if out.study is not None],
     localrule: True
 
 
