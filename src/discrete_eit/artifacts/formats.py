@@ -555,6 +555,7 @@ def load_gamma(path: str | Path, n_edges: int) -> np.ndarray:
     spec = str(path)
     path, name = split_matrix_spec(path)
     suffix = path.suffix.lower()
+    check_input_file(path, f"a {suffix or 'conductivity'} file")  # what it is first: a device, a folder
     if suffix not in GAMMA_SUFFIXES:
         raise DataError(f"{spec}: unsupported conductivity format {path.suffix or '(no suffix)'!r} "
                         f"(expected {', '.join(GAMMA_SUFFIXES)})")
@@ -570,7 +571,6 @@ def load_gamma(path: str | Path, n_edges: int) -> np.ndarray:
     else:
         # a spreadsheet column or a MATLAB vector is 2-d with one dimension 1: a vector all the same
         if suffix == ".csv":
-            check_input_file(path, "a .csv file")
             gamma = _read_csv_matrix(path)
         else:
             gamma = _read_mat_vector(path, name, n_edges)
