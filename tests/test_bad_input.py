@@ -67,7 +67,25 @@ def folder(tmp_path_factory):
              n=np.int64(3))
     np.savez(d / "recon_n4.npz", gamma=np.ones(40))
     _round_two_files(d)
+    _real_data_files(d)
     return d
+
+
+def _real_data_files(d: Path) -> None:
+    """Inputs of the real-data path (δ from the data, error bars, scoring with a separate truth)."""
+    import scipy.io
+
+    for name, extra in (("d_sym.npz", ["--symmetric-noise"]), ("d_sigma0.npz", ["--partial-set", "sigma0"]),
+                        ("d6.npz", ["--n", "6", "--seed", "3"])):
+        assert main(["generate", "--n", "3", "--noise", "1e-3", *extra, "--out", str(d / name)]) == 0
+    with np.load(d / "d_sym.npz") as z:
+        np.save(d / "m_sym.npy", z["dtn"])
+        gamma = z["gamma_true"]
+    np.savetxt(d / "g.csv", gamma, delimiter=",")
+    (d / "g_word.csv").write_text("0.5\nhigh\n")
+    np.savetxt(d / "g_neg.csv", -gamma, delimiter=",")
+    scipy.io.savemat(d / "g.mat", {"gamma": gamma[None, :]})
+    (d / "g.txt").write_text("1\n")
 
 
 def _npy_claiming(path: Path, shape: tuple, descr: str = "<f8", data: bytes = b"") -> None:
@@ -460,7 +478,53 @@ OWN_CASES = [
      ["--out", "name too long", "255"]),
 ]
 
-GROUPS = {"CLI: first round": CLI_CASES, "CLI: the issue's cases": ISSUE_CASES, "CLI: our own": OWN_CASES}
+# Real data: the noise level from the data (--delta auto), error bars, scoring without a dataset.
+REAL_DATA_CASES = [
+    ("delta_auto_on_symmetrised_noise", [*R, "ols", "--delta", "auto", "--dtn", "{d}/m_sym.npy", *X],
+     ["m_sym.npy", "rounding level", "symmetrised", "give δ explicitly"]),
+    ("delta_auto_on_too_few_entries", [*R, "cm", "--delta", "auto", "--data", "{d}/d_sigma0.npz", *X],
+     ["d_sigma0.npz", "too few measured entries"]),
+    ("delta_neither_number_nor_auto", [*R, "ols", "--delta", "lots", *D, *X], ["--delta", "'lots'", "auto"]),
+    ("delta_auto_misspelt", [*R, "nn_fast", "--delta", "Auto", *D, *X], ["--delta", "'Auto'"]),
+    ("noise_model_unknown", [*R, "ols", "--delta", "auto", "--noise-model", "pink", *D, *X],
+     ["--noise-model", "'pink'"]),
+    ("noise_model_without_auto_or_error_bars", [*R, "ols", "--noise-model", "additive", "--data",
+                                                "{d}/nope.npz", *X], ["--noise-model", "--delta auto"]),
+    ("error_bars_on_dtn_without_delta", [*R, "cm", "--error-bars", "--dtn", "{d}/nope.npy", *X],
+     ["--error-bars", "no noise level", "--delta auto"]),
+    ("delta_for_cm_without_error_bars", [*R, "cm", "--delta", "1e-3", *D, *X],
+     ["cm: unknown option --delta"]),
+    ("error_bars_delta_above_one", [*R, "cm", "--error-bars", "--delta", "2", "--data", "{d}/nope.npz", *X],
+     ["cm: option --delta", "[0, 1]"]),
+    ("error_bars_at_a_negative_reconstruction", [*R, "cm", "--error-bars", "--data", "{d}/d6.npz", *X],
+     ["d6.npz", "error bars: cannot linearise at γ̂", "strictly positive"]),
+    ("sensitivity_delta_auto_on_symmetrised_noise", ["sensitivity", "--data", "{d}/d_sym.npz", "--delta",
+                                                     "auto", "--out", "{d}/s.npz"],
+     ["d_sym.npz", "rounding level"]),
+    ("sensitivity_delta_word", ["sensitivity", *D, "--delta", "big", "--out", "{d}/s.npz"],
+     ["--delta", "'big'", "auto"]),
+    ("evaluate_gamma_true_wrong_length", ["evaluate", "--dtn", "{d}/m.npy", "--gamma-true", "{d}/g_short.npy",
+                                          "--recon", "{d}/r.npz"], ["g_short.npy", "(24,)"]),
+    ("evaluate_gamma_true_is_a_dataset", ["evaluate", "--dtn", "{d}/m.npy", "--gamma-true", "{d}/d.npz",
+                                          "--recon", "{d}/r.npz"], ["--gamma-true", "d.npz", ".npz archive"]),
+    ("evaluate_gamma_true_csv_word", ["evaluate", "--dtn", "{d}/m.npy", "--gamma-true", "{d}/g_word.csv",
+                                      "--recon", "{d}/r.npz"], ["g_word.csv", "'high' is not a number"]),
+    ("evaluate_gamma_true_csv_negative", ["evaluate", *D, "--gamma-true", "{d}/g_neg.csv", "--recon",
+                                          "{d}/r.npz"], ["g_neg.csv", "positive"]),
+    ("evaluate_gamma_true_mat_no_such_variable", ["evaluate", "--dtn", "{d}/m.npy", "--gamma-true",
+                                                  "{d}/g.mat:beta", "--recon", "{d}/r.npz"],
+     ["g.mat", "no variable 'beta'"]),
+    ("evaluate_gamma_true_unsupported", ["evaluate", "--dtn", "{d}/m.npy", "--gamma-true", "{d}/g.txt",
+                                         "--recon", "{d}/r.npz"],
+     ["g.txt", "unsupported conductivity format"]),
+    ("evaluate_layout_with_data", ["evaluate", *D, "--layout", "authors", "--recon", "{d}/r.npz"],
+     ["--layout applies to --dtn only"]),
+    ("evaluate_data_and_dtn", ["evaluate", *D, "--dtn", "{d}/m.npy", "--recon", "{d}/r.npz"],
+     ["--dtn", "not allowed with argument --data"]),
+]
+
+GROUPS = {"CLI: first round": CLI_CASES, "CLI: the issue's cases": ISSUE_CASES, "CLI: our own": OWN_CASES,
+          "CLI: real data": REAL_DATA_CASES}
 ALL_CLI = [(group, case) for group, cases in GROUPS.items() for case in cases]
 SEEN: dict[tuple[str, str], tuple] = {}
 """(group, id) -> (argv shown, exit code, line): what docs/bad_input.md is generated from."""

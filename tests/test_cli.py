@@ -449,3 +449,59 @@ def test_short_commands_import_neither_scipy_nor_the_methods(tmp_path):
         assert not [m for m in modules if m.split(".")[0] in ("scipy", "torch")], (argv[0], modules)
         if loaded is not None:
             assert modules == loaded, (argv[0], modules)
+
+
+# ---- real data: δ from the data, error bars, scoring with a separate truth -------------------------
+def test_delta_auto_error_bars_and_scoring_measured_data(tmp_path, capsys):
+    """A measured matrix (no δ, no truth): --delta auto estimates δ, prints it, records it and stops
+    ols by the discrepancy rule with it; --error-bars stores gamma_std; evaluate scores it against a
+    truth given as .csv or .mat (the loaders of generate --gamma)."""
+    import scipy.io
+
+    data = generate(tmp_path, capsys, "d.npz", "--n", 4)
+    with np.load(data) as z:
+        np.save(tmp_path / "m.npy", z["dtn"])
+        gamma = z["gamma_true"]
+    np.savetxt(tmp_path / "g.csv", gamma, delimiter=",")
+    scipy.io.savemat(tmp_path / "g.mat", {"gamma": gamma[:, None]})
+    out = tmp_path / "r.npz"
+    code, _, err = run(["reconstruct", "--method", "ols", "--dtn", tmp_path / "m.npy", "--delta", "auto",
+                        "--error-bars", "--out", out], capsys)
+    assert code == 0, err
+    line = [ln for ln in err.splitlines() if "estimated" in ln]
+    assert len(line) == 1 and line[0].startswith("reconstruct: δ estimated from the data: ")
+    assert line[0].endswith(" (model relative)")
+    info = json.loads((tmp_path / "r.npz.json").read_text())["info"]
+    assert 0.8e-3 <= info["delta_estimate"] <= 1.25e-3 and info["delta_model"] == "relative"
+    assert info["stop"] == "discrepancy" and info["delta"] == info["delta_estimate"]
+    assert info["error_bars"] == {"linearised_at": "estimate", "delta": info["delta_estimate"],
+                                  "delta_source": "estimate", "noise_model": "relative"}
+    with np.load(out) as z:
+        assert z["gamma_std"].shape == (40,) and np.all(z["gamma_std"] > 0)
+    metrics = []
+    for truth in ("g.csv", "g.mat", "g.mat:gamma"):
+        code, text, err = run(["evaluate", "--dtn", tmp_path / "m.npy", "--gamma-true", tmp_path / truth,
+                               "--recon", out], capsys)
+        assert code == 0, err
+        metrics.append(json.loads(text))
+    code, text, _ = run(["evaluate", "--data", data, "--recon", out], capsys)
+    assert metrics[0] == metrics[1] == metrics[2] == json.loads(text)
+    assert 0 < metrics[0]["relative_l2_error"] < 0.05
+    # generate --gamma reads the same files
+    argv = ["generate", "--n", 4, "--gamma", tmp_path / "g.mat", "--out", tmp_path / "g.npz"]
+    assert run(argv, capsys)[0] == 0
+    with np.load(tmp_path / "g.npz") as z:
+        assert np.array_equal(z["gamma_true"], gamma)
+
+
+def test_error_bars_off_changes_nothing(tmp_path, capsys):
+    data = generate(tmp_path, capsys, "d.npz")
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    assert run(["reconstruct", "--method", "nn_fast", "--data", data, "--out", a], capsys)[0] == 0
+    argv = ["reconstruct", "--method", "nn_fast", "--data", data, "--error-bars", "--out", b]
+    assert run(argv, capsys)[0] == 0
+    with np.load(a) as za, np.load(b) as zb:
+        assert np.array_equal(za["gamma"], zb["gamma"]) and "gamma_std" not in za.files
+        assert "gamma_std" in zb.files
+    side = json.loads((tmp_path / "b.npz.json").read_text())
+    assert side["params"]["error_bars"] is True and side["info"]["error_bars"]["delta_source"] == "dataset"

@@ -38,3 +38,23 @@ def test_the_top_level_exports_what_it_lists():
     assert [name for name in discrete_eit.__all__ if not hasattr(discrete_eit, name)] == []
     for name in ("reconstruct", "load_dtn_matrix", "predicted_std", "error_metrics", "OptionError"):
         assert name in discrete_eit.__all__
+
+
+def test_real_data_runs(tmp_path):
+    """The real-data path (examples/real_data.py): .mat in the authors' layout, δ from the data, two
+    methods with error bars, a figure; the truth from its own file scores them (n = 4: about 3 s)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+           "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    out = tmp_path / "rd"
+    command = [sys.executable, str(ROOT / "examples/real_data.py"), "--n", "4", "--delta", "1e-3",
+               "--out", str(out)]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "δ estimated from the data" in proc.stdout
+    png = (out / "real_data.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0.8 <= summary["delta_estimate"] / summary["delta"] <= 1.25
+    assert set(summary["methods"]) == {"cm", "ols"}
+    ols = summary["methods"]["ols"]
+    assert ols["relative_l2_error"] < 0.05 and ols["within_2sigma"] >= 0.9  # ols's bars are conservative

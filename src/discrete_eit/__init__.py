@@ -20,17 +20,20 @@ _EXPORTS = {
         # the problem
         "Lattice", "Dataset", "DataError", "conductivity_profile", "generate_dataset", "dtn_matrix",
         "dtn_jacobian", "kirchhoff_matrix", "harmonic_extensions", "solve_forward", "partial_mask",
-        "error_metrics", "relative_l2_error", "predicted_std", "SensitivityResult",
+        "error_metrics", "relative_l2_error", "predicted_std", "SensitivityResult", "error_bars",
+        "estimate_noise_level", "NoiseEstimate",
         # registries (name -> builder) and how to extend them
         "PROFILES", "PARTIAL_SETS", "NOISE_MODELS", "BOUNDARY_LAYOUTS", "register_profile",
         "register_partial_set", "register_noise_model", "register_boundary_layout", "to_our_order",
+        "NOISE_ESTIMATORS", "register_noise_estimator",
         "from_our_order",
     ),
     "discrete_eit.methods": (
         "reconstruct", "reconstruct_many", "get_method", "load_methods", "register_method", "Option",
         "OptionError", "Reconstruction",
     ),
-    "discrete_eit.artifacts": ("load_dataset", "save_dataset", "load_dtn_matrix", "load_result"),
+    "discrete_eit.artifacts": ("load_dataset", "save_dataset", "load_dtn_matrix", "load_gamma",
+                               "load_result"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -32,12 +32,19 @@ from discrete_eit.artifacts.formats import (
     write_artifact,
 )
 from discrete_eit.artifacts.sidecar import recording_code, sidecar_path, to_json
-from discrete_eit.methods.registry import OptionError, load_methods, reconstruct_many
+from discrete_eit.methods.registry import (
+    AUTO_DELTA,
+    OptionError,
+    load_methods,
+    noise_request,
+    reconstruct_many,
+)
 from discrete_eit.problem.boundary_layouts import BOUNDARY_LAYOUTS
 from discrete_eit.problem.datasets import DataError, check_dtn_map, generate_dataset
 from discrete_eit.problem.forward import check_gamma, check_lattice_size
 from discrete_eit.problem.lattice import Lattice
 from discrete_eit.problem.noise import DEFAULT_NOISE_MODEL, NOISE_MODELS
+from discrete_eit.problem.noise_estimate import NOISE_ESTIMATORS, estimate_dataset_noise
 from discrete_eit.problem.partial import PARTIAL_SETS
 from discrete_eit.problem.profiles import PROFILES, conductivity_profile
 from discrete_eit.problem.sensitivity import predicted_std
@@ -158,6 +165,45 @@ def _noise_level(text: str) -> float:
     return value
 
 
+def _noise_level_or_auto(text: str) -> float | str:
+    """``--delta`` of ``sensitivity``: a noise level (:func:`_noise_level`) or ``auto`` (estimate it)."""
+    if text == AUTO_DELTA:
+        return text
+    try:
+        return _noise_level(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (or auto: estimated from the data)") from None
+
+
+def _float_or_auto(text: str) -> float | str:
+    """``--delta`` of ``reconstruct``: a number (the method checks its range) or ``auto``."""
+    if text == AUTO_DELTA:
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number or 'auto', got {text!r}") from None
+
+
+def _check_noise_model_flag(args: argparse.Namespace, delta) -> None:
+    """``--noise-model`` only where it means something: with ``--delta auto`` (or error bars)."""
+    if args.noise_model is None:
+        return
+    if delta != AUTO_DELTA and not getattr(args, "error_bars", True):
+        raise DataError("--noise-model names the noise model assumed by --delta auto or --error-bars; "
+                        "give one of them (or drop --noise-model)")
+    if delta == AUTO_DELTA and args.noise_model not in NOISE_ESTIMATORS:
+        raise DataError(f"--noise-model {args.noise_model}: no δ estimator for this model (models with one: "
+                        f"{', '.join(sorted(NOISE_ESTIMATORS))}); give --delta as a number")
+
+
+def _report_estimate(command: str, info: dict, source, several: bool) -> None:
+    """The one stderr line saying which δ was estimated (the sidecar keeps it too)."""
+    where = f" ({source})" if several else ""
+    print(f"{command}: δ estimated from the data: {info['delta_estimate']:.2e} (model {info['delta_model']})"
+          f"{where}", file=sys.stderr)
+
+
 # ---- generate ------------------------------------------------------------------------------
 def cmd_generate(args: argparse.Namespace) -> int:
     _check_files([("--gamma", args.gamma)] if args.gamma is not None else [], [("--out", args.out, ".npz")])
@@ -167,7 +213,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.gamma is not None:
         _not_an_npz("--gamma", args.gamma)
         gamma = load_gamma(args.gamma, lattice.n_edges)
-        inputs.append(args.gamma)
+        inputs.append(split_matrix_spec(args.gamma)[0])
         profile = "user"
     else:
         gamma = conductivity_profile(args.profile, lattice, args.profile_seed)
@@ -200,12 +246,16 @@ def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
     _check_files([(flag, Path(p)) for p in files], [("--out", p, ".npz") for p in args.out])
     method = load_methods()[args.method]
     try:  # options first: a bad value must not wait for data loading (or the method's imports)
-        options = method.resolve_options(method_options)
+        request = noise_request(args.method, method_options, args.error_bars, args.noise_model)
+        options = method.resolve_options(request.options)
     except OptionError as exc:
         raise DataError(exc.as_flag()) from None
+    _check_noise_model_flag(args, request.delta)
+    if args.dtn and args.error_bars and request.delta is None:
+        raise DataError("--error-bars: a --dtn matrix carries no noise level; give --delta X or --delta auto")
     datasets = [load_dataset(p) if args.data else load_dtn_matrix(p, layout) for p in sources]
     for d in datasets:  # a DtN map within what noise allows (docs/bad_input.md), else no method runs
-        check_dtn_map(d, options.get("delta"))
+        check_dtn_map(d, None if request.delta == AUTO_DELTA else request.delta)
     # a batched method trains all datasets in one call (each is charged its share of the time);
     # any other method runs them one after another, each timed on its own
     groups = ([(sources, datasets)] if method.batched
@@ -214,9 +264,11 @@ def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
     for srcs, group in groups:
         start = time.perf_counter()
         try:
-            results += reconstruct_many(args.method, group, **options)
+            results += reconstruct_many(args.method, group, error_bars=args.error_bars,
+                                        noise_model=args.noise_model, **method_options)
         except ValueError as exc:  # name the input: e.g. a partial set CM cannot complete
-            raise DataError(f"{', '.join(map(str, srcs))}: {exc}") from None
+            named = ", ".join(map(str, srcs))
+            raise DataError(str(exc) if str(exc).startswith(named + ":") else f"{named}: {exc}") from None
         walls += [(time.perf_counter() - start) / len(group)] * len(group)
     for src, rec in zip(sources, results, strict=True):  # all checked before any is written
         bad = int(np.sum(~np.isfinite(rec.gamma)))
@@ -224,12 +276,21 @@ def cmd_reconstruct(args: argparse.Namespace, method_options: dict) -> int:
             raise DataError(f"{src}: {args.method} produced a non-finite γ ({bad} of {np.size(rec.gamma)} "
                             "edges); nothing written")
     batch_size = len(sources) if method.batched else 1
+    for src, rec in zip(sources, results, strict=True):
+        if "delta_estimate" in rec.info:
+            _report_estimate("reconstruct", rec.info, src, len(sources) > 1)
     for src, file, out, rec, wall in zip(sources, files, args.out, results, walls, strict=True):
         gamma = np.asarray(rec.gamma, dtype=np.float64)
         arrays = {"gamma": gamma, **rec.arrays}
         params = {"method": args.method, "options": options, "data": str(src)}
         if args.dtn:
             params["layout"] = layout
+        if request.delta is not None and "delta" not in options:  # auto, or the error bars' own δ
+            params["delta"] = request.delta
+        if args.noise_model is not None:
+            params["noise_model"] = args.noise_model
+        if args.error_bars:
+            params["error_bars"] = True
         write_artifact(out, arrays, "reconstruction", params, [file], wall,
                        extra={"info": rec.info, "batch_size": batch_size})
         log.info("wrote %s (%s, %.2f s)", out, args.method, wall)
@@ -254,8 +315,14 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         gamma = dataset.gamma_true
     else:
         raise DataError(f"{args.data}: no gamma_true; pass --recon FILE.npz to linearise at a reconstruction")
-    result = predicted_std(dataset.lattice, gamma, dataset.mask)
-    delta = (np.nan if dataset.delta is None else dataset.delta) if args.delta is None else args.delta
+    _check_noise_model_flag(args, args.delta)
+    model = args.noise_model or dataset.noise_model or DEFAULT_NOISE_MODEL
+    estimate = estimate_dataset_noise(dataset, model) if args.delta == AUTO_DELTA else None
+    result = predicted_std(dataset.lattice, gamma, dataset.mask, model)
+    if estimate is not None:
+        delta = estimate.delta
+    else:
+        delta = (np.nan if dataset.delta is None else dataset.delta) if args.delta is None else args.delta
     arrays = {"std_per_delta": result.std_per_delta, "std": delta * result.std_per_delta,
               "relative_std_per_delta": result.std_per_delta / gamma, "gamma_linearised": gamma,
               "rank": np.int64(result.rank), "n_params": np.int64(result.n_params),
@@ -270,8 +337,14 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                    "rank_deficiency": result.rank_deficiency}
         log.warning("%s: Jacobian rank deficient by %d (rank %d of %d): no error prediction",
                     args.data, result.rank_deficiency, result.rank, result.n_params)
-    write_artifact(args.out, arrays, "sensitivity", {"delta": delta, "linearised_at":
-                   "reconstruction" if args.recon else "gamma_true"}, inputs,
+    params = {"delta": delta, "linearised_at": "reconstruction" if args.recon else "gamma_true"}
+    if args.noise_model is not None or model != DEFAULT_NOISE_MODEL:
+        params["noise_model"] = model
+    if estimate is not None:
+        summary.update(estimate.as_info())
+        params["delta_source"] = "estimate"
+        _report_estimate("sensitivity", summary, args.data, False)
+    write_artifact(args.out, arrays, "sensitivity", params, inputs,
                    time.perf_counter() - start, extra={"info": summary})
     print(json.dumps(summary))
     return 0
@@ -281,9 +354,16 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from discrete_eit.artifacts.evaluation import evaluate_reconstruction
 
-    _check_files([("--data", args.data), ("--recon", args.recon)],
-                 [("--out", args.out, ".json")] if args.out else [])
-    sys.stdout.write(to_json(evaluate_reconstruction(args.data, args.recon, args.out)))
+    data, flag = (args.data, "--data") if args.data else (args.dtn, "--dtn")
+    inputs = [(flag, split_matrix_spec(data)[0]), ("--recon", args.recon)]
+    if args.dtn:
+        _not_an_npz("--dtn", inputs[0][1])
+    if args.gamma_true is not None:
+        _not_an_npz("--gamma-true", split_matrix_spec(args.gamma_true)[0])
+        inputs.append(("--gamma-true", split_matrix_spec(args.gamma_true)[0]))
+    _check_files(inputs, [("--out", args.out, ".json")] if args.out else [])
+    metrics = evaluate_reconstruction(data, args.recon, args.out, args.gamma_true, args.layout)
+    sys.stdout.write(to_json(metrics))
     return 0
 
 
@@ -349,8 +429,14 @@ def _add_method_options(r: argparse.ArgumentParser, methods: dict) -> None:
         for o in m.options:
             declared.setdefault(o.name, []).append((m.name, o))
     for name, uses in declared.items():
-        r.add_argument("--" + name.replace("_", "-"), dest="opt_" + name, type=uses[0][1].type,
-                       metavar=name.upper(), default=argparse.SUPPRESS, help=_option_help(uses))
+        text = _option_help(uses)
+        kind = uses[0][1].type
+        if name == "delta":  # δ can be estimated from the data, for every method (registry.noise_request)
+            kind = _float_or_auto
+            text = ("noise level δ, or auto: estimated from the data (--noise-model); for a method "
+                    "without this option, the δ of --error-bars. " + text)
+        r.add_argument("--" + name.replace("_", "-"), dest="opt_" + name, type=kind,
+                       metavar=name.upper(), default=argparse.SUPPRESS, help=text)
 
 
 def build_parser(methods: bool = True) -> argparse.ArgumentParser:
@@ -367,8 +453,9 @@ def build_parser(methods: bool = True) -> argparse.ArgumentParser:
     src = g.add_mutually_exclusive_group()
     src.add_argument("--profile", default="wave", choices=sorted(PROFILES),
                      help="conductivity profile γ (MATH.md §3) (default: %(default)s)")
-    src.add_argument("--gamma", type=Path, help="user conductivity instead of --profile (.npy, 2n(n+1) "
-                     "values, MATH.md edge order) (default: none, --profile is used)")
+    src.add_argument("--gamma", type=Path, help="user conductivity instead of --profile (.npy, .csv or "
+                     ".mat (FILE.mat:NAME), 2n(n+1) values, MATH.md edge order) (default: none, --profile "
+                     "is used)")
     g.add_argument("--profile-seed", type=_seed, default=0,
                    help="seed of random profiles (default: %(default)s)")
     g.add_argument("--delta", "--noise", type=_noise_level, default=0.0,
@@ -401,17 +488,37 @@ def build_parser(methods: bool = True) -> argparse.ArgumentParser:
                         "authors (E1..En, Sn..S1, Wn..W1, N1..Nn) (default: ours)")
     r.add_argument("--out", type=Path, nargs="+", required=True,
                    help="one reconstruction .npz per input (and its .json sidecar)")
+    r.add_argument("--error-bars", action="store_true",
+                   help="also store gamma_std, the absolute 1σ of every edge linearised at the "
+                        "reconstruction (MATH.md §7) for the δ in use: the dataset's, --delta X or --delta "
+                        "auto (any method; default: off)")
+    r.add_argument("--noise-model", default=None, choices=sorted(NOISE_MODELS),
+                   help="noise model assumed by --delta auto and --error-bars (default: the dataset's, "
+                        "else relative)")
     _add_method_options(r, methods)
 
     s = sub.add_parser("sensitivity", help="predicted pointwise error (linearised) for a dataset's index set")
     s.add_argument("--data", type=Path, required=True, help="dataset .npz (its mask is the index set)")
     s.add_argument("--recon", type=Path, help="reconstruction .npz to linearise at (default: none, "
                    "the dataset's gamma_true)")
-    s.add_argument("--delta", type=_noise_level, help="noise level (default: the dataset's δ)")
+    s.add_argument("--delta", type=_noise_level_or_auto, help="noise level, or auto: estimated from the "
+                   "data (default: the dataset's δ)")
+    s.add_argument("--noise-model", default=None, choices=sorted(NOISE_MODELS),
+                   help="noise model of the data: the covariance of the prediction and the estimator of "
+                        "--delta auto (default: the dataset's, else relative)")
     s.add_argument("--out", type=Path, required=True, help="sensitivity .npz to write (and its sidecar)")
 
     e = sub.add_parser("evaluate", help="error metrics of a reconstruction, as JSON")
-    e.add_argument("--data", type=Path, required=True, help="dataset .npz with gamma_true")
+    source = e.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="dataset .npz (with gamma_true, or give --gamma-true)")
+    source.add_argument("--dtn", type=Path, metavar="FILE[:NAME]",
+                        help="the measured DtN matrix the reconstruction came from (as reconstruct --dtn)")
+    e.add_argument("--layout", choices=sorted(BOUNDARY_LAYOUTS), default=None,
+                   help="boundary order of the --dtn matrix (default: ours)")
+    e.add_argument("--gamma-true", type=Path, metavar="FILE[:NAME]",
+                   help="the true conductivity: .npy, .csv or .mat (FILE.mat:NAME), MATLAB edge order as "
+                        "generate --gamma (default: none, the dataset's gamma_true; without any truth only "
+                        "dtn_residual is computed)")
     e.add_argument("--recon", type=Path, required=True, help="reconstruction .npz to score")
     e.add_argument("--out", type=Path, help="also write the JSON here, atomically (default: none, "
                    "stdout only)")

@@ -480,7 +480,8 @@ def _dtn_shape_ok(spec: str | Path):
     return check
 
 
-def load_dtn_matrix(spec: str | Path, layout: str = "ours") -> Dataset:
+def load_dtn_matrix(spec: str | Path, layout: str = "ours",
+                    gamma_true: np.ndarray | str | Path | None = None) -> Dataset:
     """A measured 4n×4n DtN matrix as a :class:`Dataset` (NaN = unmeasured -> mask False).
 
     Parameters
@@ -491,6 +492,9 @@ def load_dtn_matrix(spec: str | Path, layout: str = "ours") -> Dataset:
     layout : boundary order of the file's rows and columns, a name in
         :data:`~discrete_eit.problem.boundary_layouts.BOUNDARY_LAYOUTS`: ``ours`` (MATH.md §1) or
         ``authors`` (``E_1..E_n, S_n..S_1, W_n..W_1, N_1..N_n``); the result is in our order.
+    gamma_true : the true conductivity, when known (to score a reconstruction of these data): a
+        (2n(n+1),) array in the MATH.md edge order, or a file :func:`load_gamma` reads
+        (``.npy``, ``.csv``, ``.mat``). Default None: unknown.
 
     Errors are :class:`DataError` naming the file; the shape (and the size limit on n) is checked
     before the data are read where the format allows (``.npy``, ``.csv``).
@@ -524,21 +528,86 @@ def load_dtn_matrix(spec: str | Path, layout: str = "ours") -> Dataset:
     if np.isinf(dtn).any():
         raise DataError(f"{spec}: DtN matrix contains ±inf (use NaN only for unmeasured entries)")
     dtn = to_our_order(dtn, layout)
-    return Dataset(n=dtn.shape[0] // 4, dtn=dtn, mask=np.isfinite(dtn), source=str(spec))
+    n = dtn.shape[0] // 4
+    if isinstance(gamma_true, (str, Path)):
+        gamma_true = load_gamma(gamma_true, 2 * n * (n + 1))
+    return Dataset(n=n, dtn=dtn, mask=np.isfinite(dtn), gamma_true=gamma_true, source=str(spec))
+
+
+GAMMA_SUFFIXES = (".npy", ".csv", ".mat")
+"""File types a conductivity vector is read from (:func:`load_gamma`)."""
 
 
 def load_gamma(path: str | Path, n_edges: int) -> np.ndarray:
-    """A user's conductivity vector (``.npy``) in the MATH.md edge order."""
-    path = Path(path)
+    """A user's conductivity vector in the MATH.md edge order (``γ = concat(gh.ravel(), gv.ravel())``).
+
+    Parameters
+    ----------
+    path : ``FILE.npy`` (a float array of shape (n_edges,)), ``FILE.csv`` (n_edges numbers, one
+        line or one column, no header), ``FILE.mat`` (its only numeric variable with n_edges
+        entries, a row or column vector as MATLAB stores it) or ``FILE.mat:NAME``.
+    n_edges : 2n(n+1), the number of edges of the lattice.
+
+    Returns
+    -------
+    (n_edges,) float64, finite and positive. ``DataError`` naming the file otherwise.
+    """
+    spec = str(path)
+    path, name = split_matrix_spec(path)
+    suffix = path.suffix.lower()
+    check_input_file(path, f"a {suffix or 'conductivity'} file")  # what it is first: a device, a folder
+    if suffix not in GAMMA_SUFFIXES:
+        raise DataError(f"{spec}: unsupported conductivity format {path.suffix or '(no suffix)'!r} "
+                        f"(expected {', '.join(GAMMA_SUFFIXES)})")
 
     def check_shape(shape: tuple[int, ...]) -> None:
         if tuple(shape) != (n_edges,):
-            raise DataError(f"{path}: gamma must have shape ({n_edges},) = 2n(n+1), got {tuple(shape)}")
+            raise DataError(f"{spec}: gamma must have shape ({n_edges},) = 2n(n+1), got {tuple(shape)}")
 
-    gamma = _load_npy(path, check_shape)
-    if not np.issubdtype(gamma.dtype, np.floating) or not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):
-        raise DataError(f"{path}: gamma must be finite, positive floats")
+    if suffix == ".npy":
+        gamma = _load_npy(path, check_shape)
+        if not np.issubdtype(gamma.dtype, np.floating):
+            raise DataError(f"{spec}: gamma must be finite, positive floats")
+    else:
+        # a spreadsheet column or a MATLAB vector is 2-d with one dimension 1: a vector all the same
+        if suffix == ".csv":
+            gamma = _read_csv_matrix(path)
+        else:
+            gamma = _read_mat_vector(path, name, n_edges)
+        gamma = np.asarray(gamma)
+        if gamma.ndim == 2 and 1 in gamma.shape:
+            gamma = gamma.ravel()
+        check_shape(gamma.shape)
+        if gamma.dtype.kind not in "iuf":
+            raise DataError(f"{spec}: gamma must be real numbers, got dtype {gamma.dtype}")
+    if not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):
+        raise DataError(f"{spec}: gamma must be finite, positive floats")
     return gamma.astype(np.float64)
+
+
+def _read_mat_vector(path: Path, name: str | None, size: int) -> np.ndarray:
+    """Variable ``name`` of a ``.mat`` file, or its only numeric variable with ``size`` entries."""
+    import scipy.io
+
+    try:
+        contents = scipy.io.loadmat(path)
+    except NotImplementedError:
+        raise DataError(f"{path}: MATLAB v7.3 (HDF5) .mat files are not supported; save with "
+                        "save(..., '-v7') or export .csv/.npy") from None
+    except (ValueError, TypeError, OSError, EOFError, MemoryError, scipy.io.matlab.MatReadError) as exc:
+        raise DataError(f"{path}: not a readable .mat file ({type(exc).__name__}: {exc})") from None
+    variables = {k: v for k, v in contents.items() if not k.startswith("__")}
+    listing = ", ".join(f"{k} {getattr(v, 'shape', '')}" for k, v in variables.items()) or "none"
+    if name is not None:
+        if name not in variables:
+            raise DataError(f"{path}: no variable {name!r} (variables: {listing})")
+        return variables[name]
+    candidates = [k for k, v in variables.items() if isinstance(v, np.ndarray) and v.dtype.kind in "iuf"
+                  and v.size == size]
+    if len(candidates) != 1:
+        problem = f"no numeric variable with {size} entries" if not candidates else "several candidates"
+        raise DataError(f"{path}: {problem} (variables: {listing}); choose one with {path}:NAME")
+    return variables[candidates[0]]
 
 
 def load_history(path: str | Path) -> dict[str, np.ndarray]:

@@ -18,6 +18,7 @@ import heavy dependencies (torch) at import time.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 import numbers
@@ -279,15 +280,115 @@ def get_method(name: str) -> Method:
         raise ValueError(f"unknown method {name!r}; known: {', '.join(sorted(methods))}") from None
 
 
-def reconstruct(name: str, dataset: Dataset, **options) -> Reconstruction:
-    """Run method ``name`` on one dataset with ``options`` (unspecified ones take defaults)."""
-    return reconstruct_many(name, [dataset], **options)[0]
+AUTO_DELTA = "auto"
+"""``delta="auto"`` (CLI ``--delta auto``): estimate δ from the data (problem/noise_estimate.py)."""
 
 
-def reconstruct_many(name: str, datasets: list[Dataset], **options) -> list[Reconstruction]:
-    """Run method ``name`` on several datasets: one batched call, or one call per dataset."""
+@dataclass(frozen=True)
+class NoiseRequest:
+    """How δ is chosen for a run: the method's options without the request, and the request.
+
+    ``options`` are the method's own options (``delta`` kept only when the method declares it and
+    a number was given); ``delta`` is ``"auto"``, a number, or None (the dataset's); ``noise_model``
+    the model assumed (None: the dataset's, else ``relative``); ``error_bars`` whether to add them.
+    """
+
+    options: dict[str, Any]
+    delta: Any
+    noise_model: str | None
+    error_bars: bool
+
+
+def noise_request(name: str, options: dict[str, Any], error_bars: bool = False,
+                  noise_model: str | None = None) -> NoiseRequest:
+    """Split δ from ``options`` of method ``name`` and check it, before any data are loaded.
+
+    ``delta="auto"`` is accepted by every method (it sets the dataset's δ, which ``nn_fast`` and
+    ``ols`` use in their stopping rule and every method's error bars use). A numeric ``delta`` goes
+    to a method that declares it; for any other method it is accepted only with ``error_bars=True``
+    (the δ of the error bars) and refused otherwise, as an unknown option. ``noise_model`` must be
+    registered, with an estimator when δ is estimated.
+    """
+    from discrete_eit.problem.noise import NOISE_MODELS
+    from discrete_eit.problem.noise_estimate import NOISE_ESTIMATORS
+
     method = get_method(name)
-    resolved = method.resolve_options(options)
+    options = dict(options)
+    declares = any(o.name == "delta" for o in method.options)
+    delta = options.get("delta")
+    if isinstance(delta, str) and delta == AUTO_DELTA:
+        options.pop("delta")
+    elif delta is not None and not declares and error_bars:
+        options.pop("delta")
+        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not (math.isfinite(delta)
+                                                                                   and 0 <= delta <= 1):
+            raise OptionError(name, "delta", f"must be a finite number in [0, 1] or 'auto', got {delta!r}")
+        delta = float(delta)
+    elif isinstance(delta, str):
+        raise OptionError(name, "delta", f"must be a number or 'auto', got {delta!r}")
+    if noise_model is not None:
+        if noise_model not in NOISE_MODELS:
+            raise OptionError(name, "noise_model", f"must be one of {', '.join(sorted(NOISE_MODELS))}, "
+                              f"got {noise_model!r}")
+        if delta == AUTO_DELTA and noise_model not in NOISE_ESTIMATORS:
+            raise OptionError(name, "noise_model", f"{noise_model!r} has no δ estimator (models with one: "
+                              f"{', '.join(sorted(NOISE_ESTIMATORS))})")
+    method.resolve_options(options)  # OptionError for the method's own options
+    return NoiseRequest(options, delta if delta == AUTO_DELTA or not declares else options.get("delta"),
+                        noise_model, bool(error_bars))
+
+
+def reconstruct(name: str, dataset: Dataset, error_bars: bool = False, noise_model: str | None = None,
+                **options) -> Reconstruction:
+    """Run method ``name`` on one dataset with ``options`` (unspecified ones take defaults).
+
+    ``error_bars=True`` adds ``arrays["gamma_std"]`` ((2n(n+1),), the absolute 1σ of every edge,
+    linearised at γ̂: problem/sensitivity.py :func:`error_bars`) and ``info["error_bars"]``;
+    ``delta="auto"`` estimates δ from the data under ``noise_model`` (default relative) and records
+    ``info["delta_estimate"]``, ``info["delta_model"]`` (see :func:`reconstruct_many`).
+    """
+    return reconstruct_many(name, [dataset], error_bars=error_bars, noise_model=noise_model, **options)[0]
+
+
+def reconstruct_many(name: str, datasets: list[Dataset], error_bars: bool = False,
+                     noise_model: str | None = None, **options) -> list[Reconstruction]:
+    """Run method ``name`` on several datasets: one batched call, or one call per dataset.
+
+    The noise level δ of each dataset: ``delta="auto"`` — estimated from its data under
+    ``noise_model`` (problem/noise_estimate.py; the dataset's ``delta`` and ``noise_model`` are set
+    to the estimate and the model, so a discrepancy rule uses it); a number — the option (or, for a
+    method without a ``delta`` option, the δ of the error bars only); None — the dataset's own.
+    Every estimate is made, and every δ the error bars need is checked, before any method runs;
+    ``ValueError`` (one line, naming the source) where the data cannot tell δ.
+
+    With ``error_bars`` each reconstruction gets ``arrays["gamma_std"]`` and
+    ``info["error_bars"] = {"linearised_at": "estimate", "delta": δ, "delta_source":
+    "dataset" | "flag" | "estimate", "noise_model": model}``; ``ValueError`` when γ̂ is not
+    positive and finite or the Jacobian at γ̂ is rank deficient.
+    """
+    from discrete_eit.problem.noise import DEFAULT_NOISE_MODEL
+    from discrete_eit.problem.noise_estimate import estimate_dataset_noise
+
+    method = get_method(name)
+    request = noise_request(name, options, error_bars, noise_model)
+    resolved = method.resolve_options(request.options)
+    datasets, notes = list(datasets), [{} for _ in datasets]
+    for k, d in enumerate(datasets):
+        model = request.noise_model or d.noise_model or DEFAULT_NOISE_MODEL
+        if request.delta == AUTO_DELTA:
+            estimate = estimate_dataset_noise(d, model)
+            datasets[k] = dataclasses.replace(d, delta=estimate.delta, noise_model=model)
+            notes[k].update(estimate.as_info())
+            source, delta = "estimate", estimate.delta
+        elif request.delta is not None:
+            source, delta = "flag", float(request.delta)
+        else:
+            source, delta = "dataset", d.delta
+        if request.error_bars and delta is None:
+            raise ValueError(f"{d.source}: error bars need a noise level δ and the data carry none: give "
+                             "delta (a number) or delta='auto'")
+        notes[k]["_error_bars"] = {"linearised_at": "estimate", "delta": delta, "delta_source": source,
+                                   "noise_model": model}
     if method.batched:
         ns = {d.n for d in datasets}
         if len(ns) > 1:
@@ -298,4 +399,19 @@ def reconstruct_many(name: str, datasets: list[Dataset], **options) -> list[Reco
     for rec in results:  # a saved history names its columns itself
         if "history" in rec.arrays and method.history_columns:
             rec.arrays.setdefault("history_columns", np.array(method.history_columns))
+    for d, rec, note in zip(datasets, results, notes, strict=True):
+        bars = note.pop("_error_bars")
+        rec.info.update(note)
+        if request.error_bars:
+            rec.arrays["gamma_std"] = _error_bars(d, rec.gamma, bars)
+            rec.info["error_bars"] = bars
     return results
+
+
+def _error_bars(dataset: Dataset, gamma_hat: np.ndarray, how: dict[str, Any]) -> np.ndarray:
+    from discrete_eit.problem.sensitivity import error_bars
+
+    try:
+        return error_bars(dataset.lattice, gamma_hat, dataset.mask, how["delta"], how["noise_model"])
+    except ValueError as exc:
+        raise ValueError(f"{dataset.source}: {exc}") from None

@@ -16,9 +16,11 @@ _EXPORTS = {
     ".lattice": ("Lattice",),
     ".metrics": ("error_metrics", "relative_l2_error"),
     ".noise": ("NOISE_MODELS", "add_noise", "register_noise_model"),
+    ".noise_estimate": ("NOISE_ESTIMATORS", "NoiseEstimate", "estimate_noise_level",
+                        "register_noise_estimator"),
     ".partial": ("PARTIAL_SETS", "partial_mask", "register_partial_set"),
     ".profiles": ("PROFILES", "conductivity_profile", "register_profile"),
-    ".sensitivity": ("SensitivityResult", "predicted_std"),
+    ".sensitivity": ("SensitivityResult", "error_bars", "predicted_std"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

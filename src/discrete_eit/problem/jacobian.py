@@ -19,18 +19,24 @@ def edge_differences(lattice: Lattice, potentials: np.ndarray) -> np.ndarray:
 
 
 def dtn_jacobian(lattice: Lattice, gamma: np.ndarray, entries: np.ndarray | None = None) -> np.ndarray:
-    """Jacobian of selected DtN entries with respect to γ.
+    """Jacobian of selected DtN entries with respect to γ (MATH.md §7).
 
     Parameters
     ----------
     lattice : the n×n lattice.
-    gamma : (2n(n+1),) conductivities.
+    gamma : (2n(n+1),) conductivities, MATH.md edge order.
     entries : optional (4n, 4n) bool mask or (m, 2) int array of (row, column) pairs;
-        default all (4n)² entries in row-major order.
+        default all (4n)² entries.
 
     Returns
     -------
-    (m, 2n(n+1)) float64 array, row s = gradient of ``Λ[i_s, j_s]``.
+    J : (m, 2n(n+1)) float64, ``J[s, e] = ∂Λ[i_s, j_s]/∂γ_e`` (dimensionless: Λ has the units of γ).
+        Rows, the entries (i_s, j_s) in boundary order (MATH.md §1): for ``entries=None`` all
+        m = (4n)² in row-major order, ``s = 4n·i + j`` (``J.reshape(4n, 4n, -1)[i, j]`` is the
+        gradient of Λ_ij); for a mask the True entries in row-major order (``np.nonzero(mask)``);
+        for pairs the given order. Columns, the edges in the order of γ:
+        ``concat(gh.ravel(), gv.ravel())`` — first the n(n+1) horizontal edges row by row, then
+        the (n+1)n vertical ones.
     """
     D = edge_differences(lattice, solve_forward(lattice, gamma).potentials)
     return jacobian_from_differences(D, *entry_pairs(lattice, entries))
