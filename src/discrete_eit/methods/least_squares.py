@@ -1,12 +1,13 @@
-"""Least squares in θ = log γ by Levenberg–Marquardt: what ``nn_fast`` and ``ols`` share (MATH.md §4).
+"""Least squares in θ = log γ by Levenberg–Marquardt: what the LM methods share (MATH.md §4).
 
-Both methods minimise a misfit ``F(γ) = ‖r(γ)‖²`` of a DtN model against the data. This module is
-their one entry point to the generic solver :func:`~.levenberg_marquardt.levenberg_marquardt`:
-the shared options (:func:`lm_options`), their resolution against a dataset (:func:`lm_settings`:
-noise level δ, stopping rule), the choice of step solver and acceleration, the run in
-θ = log γ (:func:`minimize_log_gamma`: positivity for free, the chain rule ``J_θ = J diag(γ)``,
-the discrepancy target ``δ² · E F(γ†)/δ²``) and the packaging of the result
-(:func:`lm_reconstruction`). A method supplies only its model at a γ (:class:`ModelPoint`), its
+``nn_fast``, ``ols`` and ``tikhonov`` minimise a misfit ``F(γ) = ‖r(γ)‖²`` of a DtN model against
+the data (``tikhonov`` adds a :class:`QuadraticPenalty`). This module is their one entry point to
+the generic solver :func:`~.levenberg_marquardt.levenberg_marquardt`: the shared options
+(:func:`lm_options`), their resolution against a dataset (:func:`lm_settings`: noise level δ,
+stopping rule), the choice of step solver and acceleration, the run in θ = log γ
+(:func:`minimize_log_gamma`: positivity for free, the chain rule ``J_θ = J diag(γ)``, the
+discrepancy target ``δ² · E F(γ†)/δ²``) and the packaging of the result (:func:`lm_reconstruction`).
+A method supplies only its model at a γ (:class:`ModelPoint`), its
 start and its extra outputs.
 
 Stopping (``stop``): ``discrepancy`` — the first iterate with ``F(γ) <= τ² δ² ν(γ)``, ν the
