@@ -343,7 +343,7 @@ def test_every_builtin_module_registers_a_method():
     from discrete_eit.methods.registry import BUILTIN_MODULES, load_methods
 
     methods = load_methods()
-    assert sorted(methods) == ["cm", "nn", "nn_fast", "ols"]
+    assert sorted(methods) == ["cm", "nn", "nn_fast", "ols", "tikhonov"]
     for module in BUILTIN_MODULES:
         assert any(m.func.__module__.startswith(module) for m in methods.values()), module
 

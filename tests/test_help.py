@@ -115,7 +115,7 @@ def test_help_shows_defaults_and_choices():
     assert "(default: two-sided; choices: two-sided, one-sided; methods: cm)" in text
     assert "Adam iteration budget (a cap for every stop rule) (default: 200000; methods: nn)" in text
     assert ("maximum number of Levenberg-Marquardt steps (default: max(200, 4·2^(n/2)), enough for exact "
-            "data up to n = 16) (methods: nn_fast, ols)") in text
+            "data up to n = 16) (methods: nn_fast, ols, tikhonov)") in text
     assert "authors (E1..En, Sn..S1, Wn..W1, N1..Nn) (default: ours)" in text
 
 

@@ -1,12 +1,13 @@
-"""Least squares in θ = log γ by Levenberg–Marquardt: what ``nn_fast`` and ``ols`` share (MATH.md §4).
+"""Least squares in θ = log γ by Levenberg–Marquardt: what the LM methods share (MATH.md §4).
 
-Both methods minimise a misfit ``F(γ) = ‖r(γ)‖²`` of a DtN model against the data. This module is
-their one entry point to the generic solver :func:`~.levenberg_marquardt.levenberg_marquardt`:
-the shared options (:func:`lm_options`), their resolution against a dataset (:func:`lm_settings`:
-noise level δ, stopping rule), the choice of step solver and acceleration, the run in
-θ = log γ (:func:`minimize_log_gamma`: positivity for free, the chain rule ``J_θ = J diag(γ)``,
-the discrepancy target ``δ² · E F(γ†)/δ²``) and the packaging of the result
-(:func:`lm_reconstruction`). A method supplies only its model at a γ (:class:`ModelPoint`), its
+``nn_fast``, ``ols`` and ``tikhonov`` minimise a misfit ``F(γ) = ‖r(γ)‖²`` of a DtN model against
+the data (``tikhonov`` adds a :class:`QuadraticPenalty`). This module is their one entry point to
+the generic solver :func:`~.levenberg_marquardt.levenberg_marquardt`: the shared options
+(:func:`lm_options`), their resolution against a dataset (:func:`lm_settings`: noise level δ,
+stopping rule), the choice of step solver and acceleration, the run in θ = log γ
+(:func:`minimize_log_gamma`: positivity for free, the chain rule ``J_θ = J diag(γ)``, the
+discrepancy target ``δ² · E F(γ†)/δ²``) and the packaging of the result (:func:`lm_reconstruction`).
+A method supplies only its model at a γ (:class:`ModelPoint`), its
 start and its extra outputs.
 
 Stopping (``stop``): ``discrepancy`` — the first iterate with ``F(γ) <= τ² δ² ν(γ)``, ν the
@@ -178,31 +179,61 @@ def _noise_level(dataset: Dataset, delta: float | None) -> tuple[float | None, s
     return delta, origin
 
 
-def minimize_log_gamma(point_at: Callable[[np.ndarray], ModelPoint], theta0: np.ndarray,
-                       n_residuals: int, settings: LMSettings,
-                       gamma_true: np.ndarray | None = None) -> LMResult:
-    """Minimise a model's misfit F over θ = log γ by Levenberg–Marquardt.
+@dataclass(frozen=True)
+class QuadraticPenalty:
+    """A Tikhonov term ``α ‖L(θ − θ₀)‖²`` added to a model's misfit (``tikhonov``, MATH.md §4).
+
+    It enters the sum of squares as the extra residual block ``p(θ) = √α L(θ − θ₀)`` with the
+    constant Jacobian ``√α L``, so Levenberg–Marquardt minimises ``F(e^θ) + α ‖L(θ − θ₀)‖²``
+    unchanged.
+
+    Attributes
+    ----------
+    operator : (P, E) L, dimensionless (θ is).
+    reference : (E,) θ₀.
+    alpha : α >= 0.
+    """
+
+    operator: np.ndarray
+    reference: np.ndarray
+    alpha: float
+
+    def value(self, theta: np.ndarray) -> float:
+        """The unweighted penalty ``‖L(θ − θ₀)‖²`` (without α)."""
+        d = self.operator @ (theta - self.reference)
+        return float(d @ d)
+
+    def residual(self, theta: np.ndarray) -> np.ndarray:
+        """(P,) the residual block ``√α L(θ − θ₀)``."""
+        return np.sqrt(self.alpha) * (self.operator @ (theta - self.reference))
+
+    @property
+    def jacobian(self) -> np.ndarray:
+        """(P, E) ``√α L``."""
+        return np.sqrt(self.alpha) * self.operator
+
+
+def use_svd_steps(n_residuals: int, n_unknowns: int, solver: str) -> bool:
+    """Whether steps come from the SVD of J: ``solver=svd``, or ``auto`` with M <= 2E rows."""
+    return n_residuals <= _SVD_ROWS_PER_UNKNOWN * n_unknowns if solver == "auto" else solver == "svd"
+
+
+def log_gamma_objective(point_at: Callable[[np.ndarray], ModelPoint], svd_steps: bool,
+                        delta: float | None,
+                        penalty: QuadraticPenalty | None = None) -> Callable[[np.ndarray], Evaluation]:
+    """θ ↦ :class:`Evaluation` of the misfit ``F(e^θ)`` (plus ``penalty``), as LM consumes it.
 
     Parameters
     ----------
     point_at : γ (E,) -> :class:`ModelPoint`; called only for finite, positive γ.
-    theta0 : (E,) start, log γ₀.
-    n_residuals : M, the length of the residual (``solver=auto`` takes the SVD when M <= 2E).
-    settings : the resolved shared options.
-    gamma_true : (E,) the truth, if known: the history's last column is then the relative ℓ²
-        error of exp θ (NaN otherwise).
+    svd_steps : linearise as J and r (:class:`JacobianSVD`) rather than ``Jᵀr, JᵀJ``.
+    delta : noise level δ (None or 0: no discrepancy target).
+    penalty : an optional Tikhonov block; without it the evaluation is that of the plain misfit,
+        operation for operation (``ols`` and ``nn_fast`` are unchanged by its existence).
 
-    Returns
-    -------
-    LMResult
-        In θ: ``gamma = exp(result.theta)``.
+    The discrepancy target is that of the misfit alone, ``δ² ν(γ)``, also with a penalty.
     """
-    svd_steps = (n_residuals <= _SVD_ROWS_PER_UNKNOWN * theta0.size if settings.solver == "auto"
-                 else settings.solver == "svd")
-    if settings.acceleration == "geodesic" and not svd_steps:
-        raise ValueError("acceleration=geodesic needs the SVD step solver (solver=svd)")
-    geodesic = svd_steps if settings.acceleration == "auto" else settings.acceleration == "geodesic"
-    delta2 = settings.delta ** 2 if settings.delta else None
+    delta2 = delta ** 2 if delta else None
 
     def evaluate(theta: np.ndarray) -> Evaluation:
         with np.errstate(over="ignore", under="ignore"):
@@ -215,11 +246,51 @@ def minimize_log_gamma(point_at: Callable[[np.ndarray], ModelPoint], theta0: np.
             # Chain rule to θ = log γ, J_θ = J diag(γ); the model applies the column scale where it
             # builds J (ols folds it into its transposed build).
             if svd_steps:
-                return JacobianSVD(point.jacobian(gamma), point.residual())
-            return NormalEquations(*point.gauss_newton(gamma))
+                if penalty is None:
+                    return JacobianSVD(point.jacobian(gamma), point.residual())
+                return JacobianSVD(np.vstack([point.jacobian(gamma), penalty.jacobian]),
+                                   np.concatenate([point.residual(), penalty.residual(theta)]))
+            if penalty is None:
+                return NormalEquations(*point.gauss_newton(gamma))
+            g, H = point.gauss_newton(gamma)
+            A = penalty.jacobian
+            return NormalEquations(g + A.T @ penalty.residual(theta), H + A.T @ A)
         target = point.noise_factor * delta2 if delta2 is not None else None
-        return Evaluation(point.loss, linearize, target, point.residual)
+        if penalty is None:
+            return Evaluation(point.loss, linearize, target, point.residual)
+        return Evaluation(point.loss + penalty.alpha * penalty.value(theta), linearize, target,
+                          lambda: np.concatenate([point.residual(), penalty.residual(theta)]))
 
+    return evaluate
+
+
+def minimize_log_gamma(point_at: Callable[[np.ndarray], ModelPoint], theta0: np.ndarray,
+                       n_residuals: int, settings: LMSettings,
+                       gamma_true: np.ndarray | None = None,
+                       penalty: QuadraticPenalty | None = None) -> LMResult:
+    """Minimise a model's misfit F (plus an optional Tikhonov penalty) over θ = log γ by Levenberg–Marquardt.
+
+    Parameters
+    ----------
+    point_at : γ (E,) -> :class:`ModelPoint`; called only for finite, positive γ.
+    theta0 : (E,) start, log γ₀.
+    n_residuals : M, the length of the misfit's residual (``solver=auto`` takes the SVD when M <= 2E).
+    settings : the resolved shared options.
+    gamma_true : (E,) the truth, if known: the history's last column is then the relative ℓ²
+        error of exp θ (NaN otherwise).
+    penalty : minimise ``F + α‖L(θ − θ₀)‖²`` instead of F (:func:`log_gamma_objective`); the
+        history's ``loss`` is then that sum.
+
+    Returns
+    -------
+    LMResult
+        In θ: ``gamma = exp(result.theta)``.
+    """
+    svd_steps = use_svd_steps(n_residuals, theta0.size, settings.solver)
+    if settings.acceleration == "geodesic" and not svd_steps:
+        raise ValueError("acceleration=geodesic needs the SVD step solver (solver=svd)")
+    geodesic = svd_steps if settings.acceleration == "auto" else settings.acceleration == "geodesic"
+    evaluate = log_gamma_objective(point_at, svd_steps, settings.delta, penalty)
     return levenberg_marquardt(evaluate, theta0, max_iterations=settings.max_iterations, tol=settings.tol,
                                stop_at_target=(settings.stop == "discrepancy"), tau=settings.tau,
                                geodesic=geodesic, monitor=gamma_error_monitor(gamma_true))

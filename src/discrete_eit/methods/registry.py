@@ -34,7 +34,7 @@ import numpy as np
 from discrete_eit.problem.datasets import Dataset
 
 BUILTIN_MODULES = ("discrete_eit.methods.cm", "discrete_eit.methods.nn", "discrete_eit.methods.nn_fast",
-                   "discrete_eit.methods.ols")
+                   "discrete_eit.methods.ols", "discrete_eit.methods.tikhonov")
 """Modules that register the built-in methods (a new built-in method: one module, one entry here)."""
 ENTRY_POINT_GROUP = "discrete_eit.methods"
 
@@ -115,7 +115,9 @@ class Option:
     weight that divides). ``maximum`` (inclusive) and ``below`` (exclusive): upper bounds. Integers
     are also bounded by the int64 range (:data:`INT_RANGE`: seeds and counts end up in numpy and
     JSON as int64). A default of ``None`` means "unset" (the method decides) and is the only value
-    outside the type that an option accepts.
+    outside the type that an option accepts. ``check``: for an option whose ``type`` is none of
+    int, float, str (e.g. "a positive number or ``auto``"), ``value -> why it is bad or None``;
+    ``type`` then only parses the command line's text.
     """
 
     name: str
@@ -127,6 +129,7 @@ class Option:
     positive: bool = False
     maximum: float | None = None
     below: float | None = None
+    check: Callable[[Any], str | None] | None = None
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is not valid for this option (type, choices, range), or None if it is."""
@@ -134,6 +137,8 @@ class Option:
             return None
         if not _type_ok(self.type, value):
             return f"must be of type {getattr(self.type, '__name__', self.type)}, got {value!r}"
+        if self.check is not None and (problem := self.check(value)) is not None:
+            return problem
         if self.choices is not None and value not in self.choices:
             return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
         if self.type in (int, float):
