@@ -64,7 +64,8 @@ def test_default_grid_cells(default_cfg):
     assert [c.study for c in shared] == ["noise"]
     sizes = [c for c in cells if c.study == "sizes"]
     assert len(sizes) == 5 * 5  # n ∈ {4..12} × runs {nn, nn_fast, ols, cm, cm1}
-    assert len(cells) == 199 + 135 and len(na) == 14   # robustness: 3 new models × 3 δ × 3 seeds × 5 runs
+    # the noise study's 13 datasets × 7 runs; robustness: 3 new models × 3 δ × 3 seeds × 6 runs
+    assert len(cells) == 212 + 162 and len(na) == 14
 
 
 def test_robustness_study_cells(default_cfg):
@@ -72,7 +73,8 @@ def test_robustness_study_cells(default_cfg):
     rb = [c for c in cells if c.study == "robustness"]
     # the relative model's cells are the noise study's (same datasets, same runs): computed once
     assert {c.noise_model for c in rb} == {"additive", "student_t", "gain"}
-    assert len(rb) == 3 * 3 * 3 * 5 and {c.run for c in rb} == {"nn", "nn_early", "nn_fast", "ols", "cm"}
+    assert len(rb) == 3 * 3 * 3 * 6 and {c.run for c in rb} == {"nn", "nn_early", "nn_fast", "ols", "cm",
+                                                                 "tikhonov"}
     noise = {(c.run, c.delta, c.seed) for c in cells if c.study == "noise" and c.run != "cm1"}
     assert {(c.run, c.delta, c.seed) for c in rb} <= noise
     assert len({c.data for c in rb}) == 27 and all(f"/full/{c.noise_model}/d" in c.data for c in rb)
@@ -119,7 +121,7 @@ def test_batches_cover_every_cell_once(default_cfg):
         assert all(c.batch_member.startswith(paths.batch_dir(run, batch) + "/") for c in group)
     assert ("nn", "wave_n6_noise") in batches and ("cm", "wave_n6_noise") in batches
     assert set(grid.batched_runs(default_cfg, METHODS)) == {"nn", "nn_fixed", "nn_early"}
-    assert set(grid.single_runs(default_cfg, METHODS)) == {"nn_fast", "ols", "cm", "cm1"}
+    assert set(grid.single_runs(default_cfg, METHODS)) == {"nn_fast", "ols", "cm", "cm1", "tikhonov"}
 
 
 def test_option_args_are_shell_words():

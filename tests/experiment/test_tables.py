@@ -246,13 +246,13 @@ def _claim_tables():
 
 
 ROBUST = {"n": [4], "sets": ["full"], "profiles": ["wave"], "noise_models": ["relative", "gain"],
-          "delta": [0.0, 1e-3, 1e-2], "seeds": [0, 1, 2], "runs": ["nn", "ols", "cm"]}
+          "delta": [0.0, 1e-3, 1e-2], "seeds": [0, 1, 2], "runs": ["nn", "ols", "cm", "tikhonov"]}
 
 
 def _robust_errors():
     """Error rows of a robustness study: rel. error = factor × δ × (1 + seed/10) per run, plus rows
     the study does not select (another n, seed, model and an N/A run)."""
-    factor = {"nn": 10.0, "ols": 12.0, "cm": 1000.0}
+    factor = {"nn": 10.0, "ols": 12.0, "cm": 1000.0, "tikhonov": 6.0}
     rows = [tb.error_row(_cell(noise_model=m, delta=d, seed=s, run=r, method=r, study="robustness"),
                          _metrics(factor[r] * d * (1 + s / 10)), _side())
             for m in ("relative", "gain") for d in (1e-3, 1e-2) for s in (0, 1, 2) for r in factor]
@@ -266,7 +266,7 @@ def _robust_errors():
 def test_robustness_table_means_and_stds_over_seeds():
     rb = tb.robustness_table(_robust_errors(), ROBUST)
     assert list(rb.columns[:len(tb.ROBUSTNESS_KEYS)]) == tb.ROBUSTNESS_KEYS
-    assert len(rb) == 2 * 2 * 3 and set(rb["seeds"]) == {3} and set(rb["n_ok"]) == {3}
+    assert len(rb) == 2 * 2 * 4 and set(rb["seeds"]) == {3} and set(rb["n_ok"]) == {3}
     row = select(rb, noise_model="gain", delta=1e-2, run="cm").iloc[0]
     scale = np.array([1.0, 1.1, 1.2])
     assert row["rel_l2_mean"] == pytest.approx(10.0 * scale.mean())
@@ -315,12 +315,14 @@ BREAK = {
     cl.monte_carlo: _set("sensitivity_mc", "ratio_median", 0.5),
     cl.robust_cm: _set("robustness", "rel_l2_mean", 1e-6, run="cm", noise_model="gain", delta=1e-2),
     cl.robust_ols: _set("robustness", "rel_l2_mean", 1.0, run="ols", noise_model="relative", delta=1e-3),
+    cl.robust_tikhonov: _set("robustness", "rel_l2_mean", 1.0, run="tikhonov", noise_model="relative",
+                             delta=1e-2),
 }
 
 
 def test_claims_registry_holds_every_declared_claim():
     declared = [v for v in vars(cl).values() if isinstance(v, cl.ClaimSpec)]
-    assert set(declared) == set(cl.CLAIMS) == set(BREAK) and len(cl.CLAIMS) == len(set(cl.CLAIMS)) == 22
+    assert set(declared) == set(cl.CLAIMS) == set(BREAK) and len(cl.CLAIMS) == len(set(cl.CLAIMS)) == 23
     assert len({(s.source, s.statement) for s in cl.CLAIMS}) == len(cl.CLAIMS)
 
 
@@ -331,9 +333,10 @@ def test_every_claim_passes_on_good_tables():
     # the test texts are filled from THRESHOLDS and the figures section
     assert all("{" not in c.test for c in claims)
     assert next(c for c in claims if c.source == "Fig 3b").test.startswith("n = 4: median final loss")
-    assert "within [0.8, 1.2]" in claims[-3].test and "(Spearman ρ = 1)" in claims[5].evidence
-    assert claims[-2].evidence.startswith("gain: CM/NN δ=0.001 ×100, δ=0.01 ×100; relative: CM/NN")
-    assert claims[-1].evidence.startswith("gain: ols/NN δ=0.001 ×1.2, δ=0.01 ×1.2")
+    assert "within [0.8, 1.2]" in claims[-4].test and "(Spearman ρ = 1)" in claims[5].evidence
+    assert claims[-3].evidence.startswith("gain: CM/NN δ=0.001 ×100, δ=0.01 ×100; relative: CM/NN")
+    assert claims[-2].evidence.startswith("gain: ols/NN δ=0.001 ×1.2, δ=0.01 ×1.2")
+    assert claims[-1].evidence.endswith("relative: tikhonov/ols δ=0.001 ×0.5, δ=0.01 ×0.5 (wins 2 of 2)")
 
 
 @pytest.mark.parametrize("spec", list(BREAK), ids=lambda s: s.evidence.__name__)
