@@ -165,7 +165,7 @@ def cell_metrics(errors, metric: str = METRIC) -> dict[str, Any]:
     """
     import pandas as pd
 
-    from .tables import unique_cells
+    from .tables import STATUS_OK, unique_cells
 
     df = errors if isinstance(errors, pd.DataFrame) else pd.read_csv(errors)
     cells = unique_cells(df) if len(df) else df
@@ -177,7 +177,7 @@ def cell_metrics(errors, metric: str = METRIC) -> dict[str, Any]:
     study_col = df["study"] if "study" in df else pd.Series("all", index=df.index)
     df = df.assign(study=study_col.fillna("all").replace("", "all"))
     dims = [c for c in ("profile", "n", "set", "noise_model", "delta") if c in df]
-    ok = df[df["status"] == "ok"] if "status" in df else df
+    ok = df[df["status"] == STATUS_OK] if "status" in df else df
     for study, sdf in df.groupby("study", sort=True):
         varying = [c for c in dims if sdf[c].nunique() > 1]
         for run, rdf in sdf.groupby("run", sort=True):
@@ -210,6 +210,8 @@ def error_vs_delta(errors, metric: str = METRIC, study: str = "noise"):
     """
     import pandas as pd
 
+    from .tables import STATUS_OK, unique_cells
+
     df = errors if isinstance(errors, pd.DataFrame) else pd.read_csv(errors)
     cols = ["series", "run", "profile", "n", "set", "delta", metric, "seeds"]
     if df.empty:
@@ -217,11 +219,9 @@ def error_vs_delta(errors, metric: str = METRIC, study: str = "noise"):
     if "study" in df and (df["study"] == study).any():
         df = df[df["study"] == study]
     elif len(df):
-        from .tables import unique_cells
-
         df = unique_cells(df)
     if "status" in df:
-        df = df[df["status"] == "ok"]
+        df = df[df["status"] == STATUS_OK]
     df = df[pd.to_numeric(df["delta"], errors="coerce") > 0]
     keys = ["run", "profile", "n", "set", "delta"]
     g = df.groupby(keys, sort=True)[metric]
